@@ -1,0 +1,1 @@
+"""Local run of the whole system: migrations as their own step, then the process supervisor."""

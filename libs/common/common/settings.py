@@ -1,0 +1,96 @@
+"""The settings base every service's one settings class extends.
+
+``ENV`` is required: no default can silently put production in a development mode. Outside
+``local``/``test`` each service lists what is unsafe in :meth:`ServiceSettings.unsafe_settings`;
+any entry stops startup with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    TEST = "test"
+    STAGING = "staging"
+    PROD = "prod"
+
+    @property
+    def is_deployed(self) -> bool:
+        return self in (Environment.STAGING, Environment.PROD)
+
+
+class UnsafeSettingsError(ValueError):
+    """Raised at startup when a deployed environment is configured unsafely."""
+
+    def __init__(self, env: Environment, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"refusing to start with ENV={env.value}; unsafe settings:\n{lines}")
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by every service. Environment variables use the field names in upper case."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, validate_default=True)
+
+    env: Environment
+    service_name: str = "service"
+    service_version: str = "0.1.0"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    otlp_endpoint: str | None = None
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+    def unsafe_settings(self) -> list[str]:
+        """Problems that make this configuration unsafe outside local/test. Services extend it."""
+        problems: list[str] = []
+        if not self.otlp_endpoint:
+            problems.append("OTLP_ENDPOINT: must be set (traces are required in deployed envs)")
+        return problems
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Self:
+        if self.env.is_deployed:
+            problems = self.unsafe_settings()
+            if problems:
+                raise UnsafeSettingsError(self.env, problems)
+        return self
+
+
+class DatabaseSettings(BaseSettings):
+    """Mixin for services that own a Postgres schema."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/nerava"
+    db_schema: str = "public"
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    db_max_overflow: int = Field(default=5, ge=0, le=100)
+    db_statement_timeout_ms: int = Field(default=5_000, ge=100)
+
+
+class RedisSettings(BaseSettings):
+    """Mixin for services that use Redis."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "nerava"
+    redis_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+
+
+class BrokerSettings(BaseSettings):
+    """Mixin for services connected to RabbitMQ."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"

@@ -1,0 +1,71 @@
+"""OpenTelemetry: a tracer provider per process, OTLP export only when an endpoint is set."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+logger = logging.getLogger(__name__)
+
+_provider: TracerProvider | None = None
+_instrumented: set[str] = set()
+
+
+def setup_tracing(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
+    """Install the process-wide tracer provider once; later calls return it."""
+    global _provider
+    if _provider is not None:
+        return _provider
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"))
+        )
+        logger.info("tracing exports to OTLP", extra={"otlp_endpoint": otlp_endpoint})
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    _instrument_libraries()
+    return provider
+
+
+def _instrument_libraries() -> None:
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    for name, instrumentor in (
+        ("redis", RedisInstrumentor()),
+        ("aiohttp", AioHttpClientInstrumentor()),
+    ):
+        if name not in _instrumented:
+            instrumentor.instrument()
+            _instrumented.add(name)
+
+
+def instrument_fastapi(app: FastAPI) -> None:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+
+
+def instrument_engine(engine: Any) -> None:
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+
+
+def inject_trace_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """Writes W3C ``traceparent``/``tracestate`` of the current span into ``headers``."""
+    propagate.inject(headers)
+    return headers
+
+
+def extract_trace_context(headers: dict[str, Any]) -> Any:
+    return propagate.extract({k: v for k, v in headers.items() if isinstance(v, str)})

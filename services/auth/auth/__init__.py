@@ -1,0 +1,1 @@
+"""Phone OTP sign-in, users and roles, refresh-token sessions, consent, JWKS."""

@@ -1,0 +1,1 @@
+"""The one public entrypoint: routing, edge auth, rate limits, webhooks passthrough."""

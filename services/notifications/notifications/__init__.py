@@ -1,0 +1,1 @@
+"""Merchant SMS, inbound SMS, delivery status, analytics events."""

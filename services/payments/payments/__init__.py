@@ -1,0 +1,1 @@
+"""Nova ledger, redemptions, payouts, merchant charges, Stripe webhooks."""

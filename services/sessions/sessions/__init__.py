@@ -1,0 +1,1 @@
+"""Merchants, chargers, exclusive sessions, billing events, offer codes."""

@@ -1,0 +1,41 @@
+"""The one entrypoint of the sessions service: ``create_app()`` and the lazily built ``app``.
+
+Run with ``uvicorn sessions.main:create_app --factory``; importing this module builds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from common.app_factory import build_app
+from common.infrastructure import open_cache, open_database
+from fastapi import FastAPI
+
+from sessions.settings import SessionsSettings
+
+
+def create_app(settings: SessionsSettings | None = None) -> FastAPI:
+    settings = settings or SessionsSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_database(app, settings) as database, open_cache(app, settings) as cache:
+            app.state.database = database
+            app.state.cache = cache
+            yield
+
+    return build_app(settings, title="Nerava sessions", lifespan=lifespan)
+
+
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    """``sessions.main.app`` builds the app from the environment on first access."""
+    global _app
+    if name != "app":
+        raise AttributeError(name)
+    if _app is None:
+        _app = create_app()
+    return _app

@@ -1,0 +1,11 @@
+"""The one settings class of the sessions service (environment variables, upper case)."""
+
+from __future__ import annotations
+
+from common.settings import BrokerSettings, DatabaseSettings, RedisSettings, ServiceSettings
+
+
+class SessionsSettings(ServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
+    service_name: str = "sessions"
+    http_port: int = 8002
+    db_schema: str = "sessions"
