@@ -49,7 +49,7 @@ def url(ports: Mapping[str, int], name: str) -> str:
 
 def service_overrides(ports: Mapping[str, int]) -> dict[str, dict[str, str]]:
     """Per-process settings that depend on where the other processes listen."""
-    twilio, stripe = url(ports, "fake-twilio"), url(ports, "fake-stripe")
+    twilio = url(ports, "fake-twilio")
     return {
         "gateway": {
             "UPSTREAM_AUTH": url(ports, "auth"),
@@ -59,8 +59,6 @@ def service_overrides(ports: Mapping[str, int]) -> dict[str, dict[str, str]]:
             "PUBLIC_BASE_URL": url(ports, "gateway"),
         },
         "auth": {"OTP_PROVIDER": "console", "TWILIO_API_BASE": twilio},
-        "notifications": {"TWILIO_API_BASE": twilio},
-        "payments": {"STRIPE_API_BASE": stripe},
         "fake-twilio": {},
         "fake-stripe": {},
     }
