@@ -11,6 +11,8 @@ from tests.support import isolation
 from tests.support.isolation import RunInfra
 from tests.support.migrate import migrate_all
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 @pytest.fixture(scope="session")
 async def infra() -> AsyncIterator[RunInfra]:

@@ -34,6 +34,9 @@ class UnsafeSettingsError(ValueError):
         super().__init__(f"refusing to start with ENV={env.value}; unsafe settings:\n{lines}")
 
 
+_CONNECTION_SETTINGS = ("database_url", "redis_url", "rabbitmq_url")
+
+
 class ServiceSettings(BaseSettings):
     """Settings shared by every service. Environment variables use the field names in upper case."""
 
@@ -55,6 +58,12 @@ class ServiceSettings(BaseSettings):
         problems: list[str] = []
         if not self.otlp_endpoint:
             problems.append("OTLP_ENDPOINT: must be set (traces are required in deployed envs)")
+        for name in _CONNECTION_SETTINGS:
+            if name in type(self).model_fields and name not in self.model_fields_set:
+                problems.append(f"{name.upper()}: must be set explicitly (the default is local)")
+        rabbitmq_url = getattr(self, "rabbitmq_url", None)
+        if isinstance(rabbitmq_url, str) and "guest:guest@" in rabbitmq_url:
+            problems.append("RABBITMQ_URL: the guest account is for local use only")
         return problems
 
     @model_validator(mode="after")

@@ -17,19 +17,24 @@ _provider: TracerProvider | None = None
 _instrumented: set[str] = set()
 
 
+def build_tracer_provider(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
+    """A tracer provider that exports by OTLP/HTTP only when an endpoint is configured."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = otlp_endpoint.rstrip("/") + "/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        logger.info("tracing exports to OTLP", extra={"otlp_endpoint": otlp_endpoint})
+    return provider
+
+
 def setup_tracing(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
     """Install the process-wide tracer provider once; later calls return it."""
     global _provider
     if _provider is not None:
         return _provider
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    if otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"))
-        )
-        logger.info("tracing exports to OTLP", extra={"otlp_endpoint": otlp_endpoint})
+    provider = build_tracer_provider(service_name, otlp_endpoint)
     trace.set_tracer_provider(provider)
     _provider = provider
     _instrument_libraries()

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 import pytest
-from common.settings import Environment, ServiceSettings, UnsafeSettingsError
+from common.settings import (
+    BrokerSettings,
+    DatabaseSettings,
+    Environment,
+    RedisSettings,
+    ServiceSettings,
+    UnsafeSettingsError,
+)
 from pydantic import ValidationError
 
 
@@ -26,3 +33,31 @@ def test_local_and_test_accept_defaults() -> None:
 def test_unsafe_settings_error_lists_each_problem() -> None:
     err = UnsafeSettingsError(Environment.PROD, ["A: bad", "B: worse"])
     assert "A: bad" in str(err) and "B: worse" in str(err)
+
+
+class _Connected(ServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
+    pass
+
+
+def test_deployed_env_requires_explicit_connections_and_no_guest_account() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Connected(env=Environment.PROD, otlp_endpoint="http://otel:4318")
+    message = str(caught.value)
+    for name in ("DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"):
+        assert f"{name}: must be set explicitly" in message
+    with pytest.raises(ValidationError, match="guest account"):
+        _Connected(
+            env=Environment.PROD,
+            otlp_endpoint="http://otel:4318",
+            database_url="postgresql+asyncpg://svc:pw@db/nerava",
+            redis_url="redis://cache:6379/0",
+            rabbitmq_url="amqp://guest:guest@mq:5672/",
+        )
+    settings = _Connected(
+        env=Environment.PROD,
+        otlp_endpoint="http://otel:4318",
+        database_url="postgresql+asyncpg://svc:pw@db/nerava",
+        redis_url="redis://cache:6379/0",
+        rabbitmq_url="amqp://svc:pw@mq:5672/nerava",
+    )
+    assert settings.env is Environment.PROD

@@ -1,0 +1,60 @@
+"""The whole system as real processes on ephemeral ports, driven only through the gateway.
+
+``stack`` starts the fakes and the five services once per run with the run's own database,
+vhost and Redis prefix; each process's output goes to a log file shown when startup fails.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from deploy.local.environment import FAKES, SERVICES
+from deploy.local.supervisor import StartupError, Supervisor, stack_children
+from tests.support.isolation import RunInfra
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    supervisor: Supervisor
+    ports: dict[str, int]
+    log_dir: Path
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def gateway(self) -> str:
+        return self.url("gateway")
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    infra: RunInfra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningStack]:
+    names = (*FAKES, *SERVICES)
+    ports = {name: free_port() for name in names}
+    log_dir = tmp_path_factory.mktemp("stack-logs")
+    supervisor = Supervisor(stack_children(ports, infra.env()), log_dir=log_dir)
+    try:
+        await supervisor.start()
+    except StartupError as exc:
+        await supervisor.stop()
+        logs = "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in log_dir.glob("*.log")
+        )
+        pytest.fail(f"the stack did not start: {exc}\n{logs}")
+    try:
+        yield RunningStack(supervisor=supervisor, ports=ports, log_dir=log_dir)
+    finally:
+        await supervisor.stop()

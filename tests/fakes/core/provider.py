@@ -1,0 +1,151 @@
+"""The base of a fake provider: the endpoint wrapper that counts calls and applies faults."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDict
+
+from tests.fakes.core.faults import FaultBook, FaultRule
+from tests.fakes.core.runtime import BackgroundTasks, FakeClock, Pauses
+
+MAX_REQUEST_LOG = 2000
+
+
+@dataclass
+class Call:
+    """One provider call as the endpoint sees it (query and form parameters merged)."""
+
+    endpoint: str
+    request: web.Request
+    pairs: list[tuple[str, str]]
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, str]:
+        flat: dict[str, str] = {}
+        for key, value in self.pairs:
+            flat.setdefault(key, value)
+        return flat
+
+    def all(self, key: str) -> list[str]:
+        return [v for k, v in self.pairs if k == key]
+
+
+class ProviderError(Exception):
+    """Raised by a provider handler; the endpoint wrapper answers with :meth:`to_response`."""
+
+    def to_response(self) -> web.Response:
+        raise NotImplementedError
+
+
+Handler = Callable[[Call], Awaitable[web.Response]]
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        text=json.dumps(body), status=status, content_type="application/json", headers=headers
+    )
+
+
+class FakeProvider:
+    """Subclasses add provider routes with :meth:`endpoint` and implement the hooks below."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.faults = FaultBook()
+        self.calls: Counter[str] = Counter()
+        self.request_log: list[dict[str, Any]] = []
+        self.clock = FakeClock()
+        self.pauses = Pauses()
+        self.tasks = BackgroundTasks()
+
+    # ---- hooks
+    def authenticate(self, call: Call) -> web.Response | None:
+        """Return an error response when the call's credentials are refused."""
+        return None
+
+    def render_error(self, rule: FaultRule, call: Call) -> web.Response:
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        raise NotImplementedError
+
+    def state_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def config_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def update_config(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # ---- machinery
+    async def reset(self) -> None:
+        self.pauses.release_all()
+        await self.tasks.cancel_all()
+        self.faults.clear()
+        self.calls.clear()
+        self.request_log.clear()
+        self.clock.reset()
+        self.reset_state()
+
+    def endpoint(
+        self, name: str, handler: Handler
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            pairs = list(request.query.items())
+            if request.method in ("POST", "PUT", "PATCH"):
+                form: MultiDict[str] = MultiDict()
+                for key, value in (await request.post()).items():
+                    if isinstance(value, str):
+                        form.add(key, value)
+                pairs.extend(form.items())
+            call = Call(endpoint=name, request=request, pairs=pairs)
+            self.calls[name] += 1
+            call.record = {
+                "endpoint": name,
+                "method": request.method,
+                "path": request.path,
+                "params": [list(p) for p in pairs],
+                "idempotency_key": request.headers.get("Idempotency-Key"),
+                "at": self.clock.now(),
+                "status": None,
+                "faults": [],
+            }
+            self.request_log.append(call.record)
+            del self.request_log[:-MAX_REQUEST_LOG]
+            denied = self.authenticate(call)
+            if denied is not None:
+                call.record["status"] = denied.status
+                return denied
+            plan = self.faults.plan(name, call.params)
+            call.record["faults"] = plan.applied
+            if plan.disconnect:
+                call.record["status"] = "disconnected"
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=499)
+            if plan.latency:
+                await self.pauses.sleep(plan.latency)
+            if plan.error is not None:
+                response = self.render_error(plan.error, call)
+            else:
+                try:
+                    response = await handler(call)
+                except ProviderError as exc:
+                    response = exc.to_response()
+            if plan.hang_after:
+                await self.pauses.sleep(plan.hang_after)
+            call.record["status"] = response.status
+            return response
+
+        return serve

@@ -1,0 +1,47 @@
+"""The shared revoked-sid denylist on real Redis; an unreachable Redis is 503, never a pass."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from common.jwks import StaticJwks
+from common.jwt_verification import JwtVerifier, SessionRevokedError
+from common.redis_client import KeySpace
+from common.session_revocation import RevocationUnavailableError, RevokedSessions
+from redis.asyncio import Redis
+
+from tests.support.isolation import RunInfra
+from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
+
+
+async def test_revoked_sid_is_rejected_and_expires_with_its_ttl(infra: RunInfra) -> None:
+    client = Redis.from_url(infra.redis_url)
+    try:
+        revoked = RevokedSessions(client, KeySpace(infra.redis_prefix))
+        keys = TestSigningKeys()
+        verifier = JwtVerifier(
+            StaticJwks(keys.jwks()), issuer=ISSUER, audience=AUDIENCE, revocations=revoked
+        )
+        sid = uuid.uuid4().hex
+        token = keys.mint(sid=sid)
+        await verifier.verify(token)
+        await revoked.revoke([sid], ttl_seconds=900)
+        with pytest.raises(SessionRevokedError):
+            await verifier.verify(token)
+        ttl = await client.ttl(revoked.key(sid))
+        assert 0 < ttl <= 900
+        assert revoked.key(sid) == f"{infra.redis_prefix}:shared:revoked-sid:{sid}"
+    finally:
+        await client.aclose()
+
+
+async def test_unreachable_redis_is_503() -> None:
+    client = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    try:
+        revoked = RevokedSessions(client, KeySpace("x"))
+        with pytest.raises(RevocationUnavailableError) as err:
+            await revoked.is_revoked("abc")
+        assert err.value.status == 503
+    finally:
+        await client.aclose()
