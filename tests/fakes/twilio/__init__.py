@@ -31,8 +31,8 @@ with a Messaging Service), then the fake POSTs status callbacks ``sent``, ``deli
 ``StatusCallback`` (or the configured ``status_callback_url``), form-encoded and signed with
 ``X-Twilio-Signature`` (``RequestValidator`` with the auth token, over the URL posted to or the
 ``signature_url_override``) plus an ``I-Twilio-Idempotency-Token``; validation errors are
-21211/21602/21603/21606/21617/21701 as Twilio's (:mod:`tests.fakes.twilio.messaging`). Error bodies are Twilio's
-``{"code", "message", "more_info", "status"}``. Codes are never logged (the access log is off);
+21211/21602/21603/21606/21617/21701 as Twilio's (:mod:`tests.fakes.twilio.messaging`).
+Error bodies are Twilio's ``{"code", "message", "more_info", "status"}``. Codes are never logged (the access log is off);
 tests read them from the admin API.
 
 Admin API (JSON; shared by both fakes unless marked Twilio):
@@ -46,7 +46,8 @@ Admin API (JSON; shared by both fakes unless marked Twilio):
   ``seconds`` first), ``commit_then_timeout`` (perform, then hold the answer ``seconds``),
   ``disconnect`` (drop the connection unperformed), and Twilio's ``delivery_failure`` (the next
   message ends ``error_type`` = ``failed``/``undelivered`` with ErrorCode ``code``, default 30003;
-  ``match`` can restrict it, e.g. ``{"To": "+1..."}``); ``GET`` lists, ``DELETE[?endpoint=E]`` clears.
+  ``match`` can restrict it, e.g. ``{"To": "+1..."}``); ``GET`` lists,
+  ``DELETE[?endpoint=E]`` clears.
 - ``POST /__admin/clock {"advance": seconds}`` moves the fake clock (code expiry); ``GET`` reads.
 - ``GET /__admin/state`` everything the fake holds (verifications with their codes, messages
   with their status history, every webhook delivery and the answer it got).
