@@ -32,8 +32,8 @@ with a Messaging Service), then the fake POSTs status callbacks ``sent``, ``deli
 ``X-Twilio-Signature`` (``RequestValidator`` with the auth token, over the URL posted to or the
 ``signature_url_override``) plus an ``I-Twilio-Idempotency-Token``; validation errors are
 21211/21602/21603/21606/21617/21701 as Twilio's (:mod:`tests.fakes.twilio.messaging`).
-Error bodies are Twilio's ``{"code", "message", "more_info", "status"}``. Codes are never logged (the access log is off);
-tests read them from the admin API.
+Error bodies are Twilio's ``{"code", "message", "more_info", "status"}``. Codes are never
+logged (the access log is off); tests read them from the admin API.
 
 Admin API (JSON; shared by both fakes unless marked Twilio):
 
