@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from common.settings import BrokerSettings, DatabaseSettings, RedisSettings, ServiceSettings
+from common.messaging.settings import MessagingSettings
+from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
 
 
-class AuthSettings(ServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
+class AuthSettings(ServiceSettings, DatabaseSettings, RedisSettings, MessagingSettings):
     service_name: str = "auth"
     http_port: int = 8001
     db_schema: str = "auth"

@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
 from common.infrastructure import open_cache, open_database
+from common.messaging.lifecycle import open_messaging
 from fastapi import FastAPI
 
+from notifications import tables
 from notifications.settings import NotificationsSettings
 
 
@@ -23,7 +25,8 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         async with open_database(app, settings) as database, open_cache(app, settings) as cache:
             app.state.database = database
             app.state.cache = cache
-            yield
+            async with open_messaging(app, settings, database, tables.messaging):
+                yield
 
     return build_app(settings, title="Nerava notifications", lifespan=lifespan)
 

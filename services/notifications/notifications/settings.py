@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from common.settings import BrokerSettings, DatabaseSettings, RedisSettings, ServiceSettings
+from common.messaging.settings import MessagingSettings
+from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
 
 
-class NotificationsSettings(ServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
+class NotificationsSettings(ServiceSettings, DatabaseSettings, RedisSettings, MessagingSettings):
     service_name: str = "notifications"
     http_port: int = 8003
     db_schema: str = "notifications"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from common.settings import BrokerSettings, DatabaseSettings, RedisSettings, ServiceSettings
+from common.messaging.settings import MessagingSettings
+from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
 
 
-class PaymentsSettings(ServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
+class PaymentsSettings(ServiceSettings, DatabaseSettings, RedisSettings, MessagingSettings):
     service_name: str = "payments"
     http_port: int = 8004
     db_schema: str = "payments"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from common.settings import BrokerSettings, DatabaseSettings, RedisSettings, ServiceSettings
+from common.messaging.settings import MessagingSettings
+from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
 
 
-class SessionsSettings(ServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
+class SessionsSettings(ServiceSettings, DatabaseSettings, RedisSettings, MessagingSettings):
     service_name: str = "sessions"
     http_port: int = 8002
     db_schema: str = "sessions"
