@@ -9,14 +9,16 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.core.admin import new_app
+from tests.fakes.core.admin import admin_error, new_app, read_json
 from tests.fakes.core.faults import FaultRule
 from tests.fakes.core.provider import Call, FakeProvider, Handler, json_response
 from tests.fakes.twilio.config import TwilioFakeConfig
 from tests.fakes.twilio.errors import error_response
+from tests.fakes.twilio.messaging import MessagingFake
 from tests.fakes.twilio.verify import VerifyFake
 
 VERIFY_SERVICE = "/v2/Services/{service_sid}"
+MESSAGES = "/2010-04-01/Accounts/{account_sid}/Messages"
 
 
 class FakeTwilio(FakeProvider):
@@ -26,6 +28,9 @@ class FakeTwilio(FakeProvider):
         super().__init__()
         self.config = config or TwilioFakeConfig()
         self.verify = VerifyFake(self.config)
+        self.messaging = MessagingFake(
+            self.config, clock=self.clock, faults=self.faults, tasks=self.tasks, pauses=self.pauses
+        )
 
     # ---- FakeProvider hooks
     def _credentials_ok(self, header: str) -> bool:
@@ -57,10 +62,12 @@ class FakeTwilio(FakeProvider):
 
     def reset_state(self) -> None:
         self.verify.reset()
+        self.messaging.reset()
 
     def state_json(self) -> dict[str, Any]:
         return {
             "verifications": [v.admin_json() for v in self.verify.verifications.values()],
+            **self.messaging.admin_json(),
         }
 
     def config_json(self) -> dict[str, Any]:
@@ -78,7 +85,7 @@ class FakeTwilio(FakeProvider):
         return run
 
     def routes(self) -> list[web.RouteDef]:
-        verify = self.verify
+        verify, messaging = self.verify, self.messaging
         table = [
             ("POST", VERIFY_SERVICE + "/Verifications", "verifications.create", verify.create),
             (
@@ -94,13 +101,17 @@ class FakeTwilio(FakeProvider):
                 "verifications.update",
                 verify.update,
             ),
+            ("POST", MESSAGES + ".json", "messages.create", messaging.create),
+            ("GET", MESSAGES + ".json", "messages.list", messaging.list_messages),
+            ("GET", MESSAGES + "/{sid}.json", "messages.fetch", messaging.fetch),
         ]
         defs: list[web.RouteDef] = []
         for method, path, endpoint, handler in table:
             serve = self.endpoint(endpoint, self._timed(handler))
             # Served both under the host-named prefix the common transport adapter uses
-            # (/verify/v2/...) and bare (/v2/...).
-            for prefix in ("/verify", ""):
+            # (/verify/v2/..., /api/2010-04-01/...) and bare (/v2/..., /2010-04-01/...).
+            product = "/verify" if path.startswith("/v2/") else "/api"
+            for prefix in (product, ""):
                 defs.append(web.route(method, prefix + path, serve))
         return defs
 
@@ -112,8 +123,25 @@ class FakeTwilio(FakeProvider):
         verification.live(self.clock.now())
         return json_response(verification.admin_json())
 
+    async def admin_inbound_sms(self, request: web.Request) -> web.Response:
+        body = await read_json(request)
+        try:
+            result = await self.messaging.inbound(
+                from_=str(body.get("from", "")),
+                body=str(body.get("body", "")),
+                to=body.get("to"),
+                url=body.get("url"),
+                times=int(body.get("times", 1)),
+            )
+        except ValueError as exc:
+            return admin_error(400, str(exc))
+        return json_response(result, status=201)
+
     def admin_routes(self) -> list[web.RouteDef]:
-        return [web.get("/__admin/verify/code", self.admin_verify_code)]
+        return [
+            web.get("/__admin/verify/code", self.admin_verify_code),
+            web.post("/__admin/inbound-sms", self.admin_inbound_sms),
+        ]
 
 
 def build_app(config: TwilioFakeConfig | None = None) -> web.Application:
@@ -121,4 +149,9 @@ def build_app(config: TwilioFakeConfig | None = None) -> web.Application:
     app = new_app(fake)
     app.add_routes(fake.routes())
     app.add_routes(fake.admin_routes())
+
+    async def close_session(_: web.Application) -> None:
+        await fake.messaging.close()
+
+    app.on_cleanup.append(close_session)
     return app

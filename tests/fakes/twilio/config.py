@@ -34,6 +34,8 @@ class TwilioFakeConfig:
     signature_url_override: str | None = None
     code_length: int = 6
     code_ttl_seconds: float = 600.0
+    # Pause before each status callback (0: right after the message is created).
+    callback_delay_seconds: float = 0.0
     max_sends: int = 5
     max_checks: int = 5
 

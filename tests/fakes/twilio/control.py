@@ -56,3 +56,56 @@ class TwilioControl(FakeControl):
             return str((await self.verification(phone))["code"])
         except AdminError as exc:
             raise LookupError(f"no verification code was sent to {phone}") from exc
+
+    # ---- messaging
+    async def fail_delivery(
+        self,
+        *,
+        status: str = "undelivered",
+        error_code: int = 30003,
+        times: int | None = 1,
+        to: str | None = None,
+    ) -> dict[str, Any]:
+        """Make the next ``times`` messages (to ``to``, if given) end ``failed``/``undelivered``."""
+        if status not in ("failed", "undelivered"):
+            raise ValueError("status must be 'failed' or 'undelivered'")
+        return await self.add_fault(
+            kind="delivery_failure",
+            endpoint="messages.create",
+            error_type=status,
+            code=error_code,
+            times=times,
+            match={"To": to} if to else {},
+        )
+
+    async def messages(self) -> list[dict[str, Any]]:
+        """Every message the fake holds (outbound and inbound), with its status ``history``."""
+        rows: list[dict[str, Any]] = (await self.state())["messages"]
+        return rows
+
+    async def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every status callback / inbound webhook POST the fake made, with the answer it got."""
+        rows: list[dict[str, Any]] = (await self.state())["webhook_deliveries"]
+        return rows
+
+    async def send_inbound_sms(
+        self,
+        *,
+        from_: str,
+        body: str,
+        to: str | None = None,
+        url: str | None = None,
+        times: int = 1,
+    ) -> dict[str, Any]:
+        """POST a signed inbound SMS to ``url`` (default: the configured inbound webhook URL).
+
+        ``times`` > 1 replays the same message (same MessageSid and idempotency token).
+        Returns ``{"message_sid", "deliveries": [{"status", "response_body", "error", ...}]}``.
+        """
+        spec: dict[str, Any] = {"from": from_, "body": body, "times": times}
+        if to:
+            spec["to"] = to
+        if url:
+            spec["url"] = url
+        result: dict[str, Any] = await self._admin("POST", "inbound-sms", spec)
+        return result
