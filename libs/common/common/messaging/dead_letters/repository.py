@@ -40,7 +40,9 @@ class DeadLetterRepository:
             t.c.replay_count,
         ]
 
-    async def search(self, flt: Filter, *, limit: int, offset: int) -> tuple[int, Sequence[Row[Any]]]:
+    async def search(
+        self, flt: Filter, *, limit: int, offset: int
+    ) -> tuple[int, Sequence[Row[Any]]]:
         t = self.table
         where = flt.clauses(t)
         async with self.engine.connect() as conn:
