@@ -39,7 +39,7 @@ class ConsumerCheck:
             for queue in self.queues:
                 channel = await self._open()
                 try:
-                    declared = await channel.declare_queue(queue, passive=True)
+                    declared = await channel.declare_queue(queue, passive=True, robust=False)
                 except ChannelNotFoundEntity:
                     self._channel = None  # the broker closed the channel
                     consumers[queue] = "missing"
