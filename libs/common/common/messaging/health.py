@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 from aiormq.exceptions import ChannelNotFoundEntity
 
 from common.messaging.broker_errors import BROKER_ERRORS
@@ -22,12 +22,14 @@ class ConsumerCheck:
     def __init__(self, connection: AbstractRobustConnection, queues: Sequence[str]) -> None:
         self.connection = connection
         self.queues = list(queues)
-        self._channel: AbstractChannel | None = None
+        self._channel: AbstractRobustChannel | None = None
         self._lock = asyncio.Lock()
 
-    async def _open(self) -> AbstractChannel:
+    async def _open(self) -> AbstractRobustChannel:
         if self._channel is None or self._channel.is_closed:
-            self._channel = await self.connection.channel(publisher_confirms=False)
+            channel = await self.connection.channel(publisher_confirms=False)
+            assert isinstance(channel, AbstractRobustChannel)
+            self._channel = channel
         return self._channel
 
     async def __call__(self) -> dict[str, Any]:

@@ -29,8 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.health import register_readiness_check
 from common.infrastructure import Database
+from common.messaging.analytics import AnalyticsPublisher
 from common.messaging.broker_errors import BROKER_ERRORS
 from common.messaging.confirmed_publisher import ConfirmedPublisher
+from common.messaging.contracts import Contracts
 from common.messaging.dead_letters.ingester import DeadLetterIngester
 from common.messaging.dead_letters.replay import Replayer, ReplayGuard
 from common.messaging.dead_letters.repository import DeadLetterRepository
@@ -65,6 +67,7 @@ class Messaging:
     dead_letters: DeadLetters
     inbox: Inbox
     metrics: MessagingMetrics
+    analytics: AnalyticsPublisher | None = None
 
 
 def relay_config(settings: MessagingSettings) -> RelayConfig:
@@ -88,8 +91,11 @@ async def open_messaging(
     subscriptions: Subscriptions | None = None,
     *,
     replay_guard: ReplayGuard | None = None,
+    analytics: Contracts | None = None,
     version: str = "0",
 ) -> AsyncIterator[Messaging]:
+    """``analytics``: the contracts of the analytics events this service emits through the
+    best-effort ``messaging.analytics`` publisher (``None``: the service emits none)."""
     metrics = MessagingMetrics(getattr(app.state, "metrics_registry", None))
     consumers = ConsumerRuntime(
         settings,
@@ -147,6 +153,15 @@ async def open_messaging(
         )
         app.state.messaging = messaging
 
+        if analytics is not None:
+            messaging.analytics = AnalyticsPublisher(
+                settings.rabbitmq_url,
+                analytics,
+                buffer_size=settings.analytics_buffer_size,
+                metrics=metrics,
+            )
+            await messaging.analytics.start()
+            stack.push_async_callback(messaging.analytics.stop)
         await relay.start()
         stack.push_async_callback(relay.stop)
         await ingester.start()
