@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from common.infrastructure import Database
+from common.messaging.outbox import Outbox
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,7 +18,7 @@ from auth import repository as repo
 from auth.bootstrap import AuthDeps
 from auth.contracts import UserConsentChangedV1, UserRegisteredV1
 from auth.errors import DependencyUnavailableError, UserNotFoundError
-from auth.phone_crypto import EncryptedPhone
+from auth.phone_crypto import EncryptedPhone, PhoneCipher
 from auth.phone_numbers import mask_e164, parse_phone
 from auth.settings import OtpProviderName
 
@@ -124,18 +126,26 @@ class PromotedUser:
     created: bool
 
 
-async def promote_user(deps: AuthDeps, *, phone: str, role: str) -> PromotedUser:
+async def promote_user(
+    database: Database,
+    phones: PhoneCipher,
+    outbox: Outbox,
+    *,
+    allowed_country_codes: list[str],
+    phone: str,
+    role: str,
+) -> PromotedUser:
     """Operator tool: creates the user of ``phone`` if needed and gives it ``role``."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    number = parse_phone(phone, deps.settings.otp_allowed_country_codes)
-    phone_hash = deps.phones.lookup_hash(number.e164)
+    number = parse_phone(phone, allowed_country_codes)
+    phone_hash = phones.lookup_hash(number.e164)
     now = datetime.now(UTC)
-    async with deps.database.sessions.begin() as session:
+    async with database.sessions.begin() as session:
         user = await repo.find_user_by_phone(session, phone_hash)
         created = False
         if user is None:
-            encrypted = deps.phones.encrypt(number.e164)
+            encrypted = phones.encrypt(number.e164)
             user = await repo.insert_user(
                 session,
                 public_id=uuid.uuid4(),
@@ -144,9 +154,10 @@ async def promote_user(deps: AuthDeps, *, phone: str, role: str) -> PromotedUser
                 phone_ciphertext=encrypted.ciphertext,
                 phone_key_id=encrypted.key_id,
             )
-            assert user is not None, "a concurrent insert of the same phone"
+            if user is None:
+                raise RuntimeError("the user was created concurrently; run the command again")
             created = True
-            await deps.outbox.add(
+            await outbox.add(
                 session, UserRegisteredV1(user_id=user.public_id, role=role, registered_at=now)
             )
         else:

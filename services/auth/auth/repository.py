@@ -219,9 +219,11 @@ async def set_consent(
 
 # ---- refresh tokens
 async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
-    """The token, its session and user; the session row stays locked until commit.
+    """The token, its session and user; token and session rows stay locked until commit.
 
-    Every rotation, grace answer and revocation of one session serialises on this lock.
+    Every rotation, grace answer and revocation of one session serialises on these locks.
+    Both rows are locked: a waiter re-reads locked rows only (READ COMMITTED re-check), so
+    locking only the session would leave it with a stale ``rotated_at`` of the token.
     """
     s, t, u = login_sessions, refresh_tokens, users
     stmt = (
@@ -239,7 +241,7 @@ async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
         )
         .select_from(t.join(s, s.c.id == t.c.session_id).join(u, u.c.id == s.c.user_id))
         .where(t.c.token_hash == token_hash)
-        .with_for_update(of=s)
+        .with_for_update(of=[t, s])
     )
     row = (await db.execute(stmt)).first()
     if row is None:

@@ -67,7 +67,7 @@ def classify(exc: TwilioException, operation: str) -> ProviderError:
     if code in _AUTH_FAILED or (code is None and status in (401, 403)):
         return ProviderMisconfiguredError("credentials rejected", provider_code=code)
     if code == 20404:
-        if operation == "check":
+        if operation in ("check", "cancel"):
             return VerificationNotFoundError("verification not found", provider_code=code)
         return ProviderMisconfiguredError("Verify service not found", provider_code=code)
     if code == 60200:
@@ -201,7 +201,7 @@ class TwilioVerifyProvider:
                 async with asyncio.timeout(self._timeout):
                     return await make_call()
             except TwilioException as exc:
-                error = classify(exc, "check" if operation == "check" else operation)
+                error = classify(exc, operation)
                 if error.provider_code == _RETRY_THROTTLED and attempt == 1:
                     await asyncio.sleep(random.uniform(0.05, 0.25))
                     continue

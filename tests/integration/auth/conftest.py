@@ -11,10 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from auth.account_handlers import promote_user
+from auth.bootstrap import AuthDeps
 from auth.main import create_app
 from auth.phone_crypto import generate_key_material
 from auth.settings import AuthSettings
 from auth.signing_keys import generate_keyset_config
+from fastapi import FastAPI
 
 from tests.fakes.twilio.control import TwilioControl
 from tests.support.isolation import RunInfra
@@ -66,9 +69,27 @@ def auth_settings(
 class AuthClient:
     """An httpx client on one app instance, sending the gateway's client-IP header."""
 
-    def __init__(self, client: httpx.AsyncClient, ip: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, ip: str, app: FastAPI) -> None:
         self.http = client
         self.ip = ip
+        self.app = app
+
+    @property
+    def deps(self) -> AuthDeps:
+        deps: AuthDeps = self.app.state.auth
+        return deps
+
+    async def make_user(self, phone: str, role: str) -> None:
+        """Creates or promotes a user as the operator command does."""
+        deps = self.deps
+        await promote_user(
+            deps.database,
+            deps.phones,
+            deps.outbox,
+            allowed_country_codes=["1"],
+            phone=phone,
+            role=role,
+        )
 
     def _headers(self, token: str | None, ip: str | None) -> dict[str, str]:
         headers = {"X-Nerava-Client-Ip": ip or self.ip}
@@ -110,7 +131,7 @@ async def running(settings: AuthSettings, ip: str | None = None) -> AsyncIterato
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
-            yield AuthClient(client, ip or random_ip())
+            yield AuthClient(client, ip or random_ip(), app)
 
 
 @pytest.fixture
@@ -127,3 +148,20 @@ async def sign_in(auth: AuthClient, fake_twilio: TwilioControl, phone: str | Non
     verified = await auth.verify(started.json()["challenge_id"], code)
     assert verified.status_code == 200, verified.text
     return verified.json()
+
+
+def problem(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Asserts a problem+json answer with ``status`` and ``code``; returns its body."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"] == "application/problem+json", resp.headers
+    body: dict[str, Any] = resp.json()
+    assert body["code"] == code, body
+    assert resp.headers["X-Error-Code"] == code
+    return body
+
+
+def assert_retry_after(resp: httpx.Response) -> int:
+    body = resp.json()
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert body["retry_after"] == int(resp.headers["Retry-After"])
+    return int(body["retry_after"])
