@@ -74,6 +74,7 @@ class FakeProvider:
         self.clock = FakeClock()
         self.pauses = Pauses()
         self.tasks = BackgroundTasks()
+        self.endpoint_names: set[str] = set()
 
     # ---- hooks
     def authenticate(self, call: Call) -> web.Response | None:
@@ -111,6 +112,8 @@ class FakeProvider:
     def endpoint(
         self, name: str, handler: Handler
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        self.endpoint_names.add(name)
+
         async def serve(request: web.Request) -> web.StreamResponse:
             try:
                 return await serve_call(request)
