@@ -82,7 +82,7 @@ class EventsFake:
         request_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        event = {
+        event: dict[str, Any] = {
             "id": p.new_id("evt"),
             "object": "event",
             "api_version": self.config.api_version,
