@@ -21,6 +21,7 @@ Provider endpoints (names used by counters and faults in brackets):
 - ``POST /v1/payment_intents`` amount, currency, customer, payment_method, confirm, off_session,
   metadata [payment_intents.create]; ``GET /v1/payment_intents/{id}`` [payment_intents.retrieve].
   See :mod:`tests.fakes.stripe.payment_intents` for declines (402 ``card_error``).
+- ``GET /v1/account`` [accounts.retrieve_current] (a credentials check);
 - ``GET /v1/balance`` [balance.retrieve]; ``GET /v1/events?type=&types[]=&created=&
   delivery_success=`` [events.list]; ``GET /v1/events/{id}`` [events.retrieve].
 

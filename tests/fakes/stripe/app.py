@@ -145,6 +145,19 @@ class FakeStripe(FakeProvider):
         self.config.update(data)
         self.idempotency.ttl_seconds = self.config.idempotency_ttl_seconds
 
+    def account(self) -> dict[str, Any]:
+        return {
+            "id": "acct_fakeplatform0000000001",
+            "object": "account",
+            "business_type": "company",
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "country": "US",
+            "default_currency": self.config.currency,
+            "details_submitted": True,
+            "type": "standard",
+        }
+
     # ---- the idempotent operation runner
     @staticmethod
     def _scope(call: Call) -> str:
@@ -199,6 +212,7 @@ class FakeStripe(FakeProvider):
             ("POST", "/v1/payment_intents", "payment_intents.create", i.create),
             ("GET", "/v1/payment_intents/{id}", "payment_intents.retrieve", by_id(i.retrieve)),
             ("GET", "/v1/balance", "balance.retrieve", lambda _, __: self.balance.resource()),
+            ("GET", "/v1/account", "accounts.retrieve_current", lambda _, __: self.account()),
             ("GET", "/v1/events", "events.list", lambda _, q: e.list_events(q)),
             ("GET", "/v1/events/{id}", "events.retrieve", by_id(e.retrieve)),
         ]

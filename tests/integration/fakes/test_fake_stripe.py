@@ -374,6 +374,11 @@ async def test_events_list_and_retrieve(sc: stripe.StripeClient) -> None:
         await sc.v1.events.retrieve_async("evt_missing")
 
 
+async def test_current_account_checks_credentials(sc: stripe.StripeClient) -> None:
+    account = await sc.v1.accounts.retrieve_current_async()
+    assert account.id.startswith("acct_") and account.charges_enabled is True
+
+
 async def test_counters_per_endpoint(sc: stripe.StripeClient, fake_stripe: StripeControl) -> None:
     await sc.v1.balance.retrieve_async()
     await sc.v1.balance.retrieve_async()
