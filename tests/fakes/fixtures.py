@@ -16,6 +16,9 @@ import aiohttp
 import pytest
 
 from tests.fakes.core.server import RunningFake, start
+from tests.fakes.stripe.app import build_app as build_stripe_app
+from tests.fakes.stripe.config import StripeFakeConfig
+from tests.fakes.stripe.control import StripeControl
 from tests.fakes.twilio.app import build_app as build_twilio_app
 from tests.fakes.twilio.config import TwilioFakeConfig
 from tests.fakes.twilio.control import TwilioControl
@@ -44,5 +47,26 @@ async def fake_twilio(
     control = TwilioControl(fake_twilio_server.url, fake_admin_session, config)
     await control.reset()
     await control.configure(**config.to_json())
+    yield control
+    await control.reset()
+
+
+@pytest.fixture(scope="session")
+async def fake_stripe_server() -> AsyncIterator[RunningFake]:
+    running = await start(build_stripe_app(StripeFakeConfig()))
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def fake_stripe(
+    fake_stripe_server: RunningFake, fake_admin_session: aiohttp.ClientSession
+) -> AsyncIterator[StripeControl]:
+    config = StripeFakeConfig()
+    control = StripeControl(fake_stripe_server.url, fake_admin_session, config)
+    await control.configure(**config.to_json())
+    await control.reset()
     yield control
     await control.reset()

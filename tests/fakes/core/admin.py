@@ -63,7 +63,12 @@ async def add_faults(request: web.Request) -> web.Response:
         rules = [FaultRule.from_json(spec) for spec in specs]
     except FaultSpecError as exc:
         return admin_error(400, str(exc))
-    book = provider_of(request).faults
+    provider = provider_of(request)
+    for rule in rules:
+        if rule.endpoint != "*" and rule.endpoint not in provider.endpoint_names:
+            known = ", ".join(sorted(provider.endpoint_names))
+            return admin_error(400, f"unknown endpoint {rule.endpoint!r}; known: *, {known}")
+    book = provider.faults
     return json_response({"faults": [book.add(r).to_json() for r in rules]}, status=201)
 
 

@@ -20,7 +20,11 @@ class FakeControl:
         self._session = session
 
     async def _admin(
-        self, method: str, path: str, body: dict[str, Any] | None = None, **query: str
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        query: dict[str, str] | None = None,
     ) -> Any:
         async with self._session.request(
             method, f"{self.url}/__admin/{path}", json=body, params=query or None
@@ -72,22 +76,22 @@ class FakeControl:
         return await self.add_fault(kind="disconnect", endpoint=endpoint, times=times)
 
     async def clear_faults(self, endpoint: str | None = None) -> None:
-        await self._admin("DELETE", "faults", **({"endpoint": endpoint} if endpoint else {}))
+        await self._admin("DELETE", "faults", query={"endpoint": endpoint} if endpoint else None)
 
     # ---- observation
     async def calls(self, endpoint: str | None = None) -> int:
         """Calls that reached ``endpoint`` (all provider endpoints when None) since the reset."""
         if endpoint is None:
             return int((await self._admin("GET", "calls"))["total"])
-        return int((await self._admin("GET", "calls", endpoint=endpoint))["count"])
+        return int((await self._admin("GET", "calls", query={"endpoint": endpoint}))["count"])
 
     async def call_counts(self) -> dict[str, int]:
         counts: dict[str, int] = (await self._admin("GET", "calls"))["calls"]
         return counts
 
     async def requests(self, endpoint: str | None = None) -> list[dict[str, Any]]:
-        query = {"endpoint": endpoint} if endpoint else {}
-        rows: list[dict[str, Any]] = (await self._admin("GET", "requests", **query))["requests"]
+        query = {"endpoint": endpoint} if endpoint else None
+        rows: list[dict[str, Any]] = (await self._admin("GET", "requests", query=query))["requests"]
         return rows
 
     async def state(self) -> dict[str, Any]:

@@ -62,7 +62,9 @@ class FaultRule:
         status = data.get("status")
         if kind == "error" and not isinstance(status, int):
             raise FaultSpecError("an error fault needs an integer status")
-        seconds = float(data.get("seconds", DEFAULT_HANG_SECONDS if kind != "latency" else 0))
+        seconds = float(
+            data.get("seconds", DEFAULT_HANG_SECONDS if kind == "commit_then_timeout" else 0)
+        )
         if kind in ("latency", "commit_then_timeout") and seconds <= 0:
             raise FaultSpecError(f"a {kind} fault needs seconds > 0")
         match = data.get("match") or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from tests.fakes.core.faults import FaultBook, FaultRule
-from tests.fakes.core.runtime import BackgroundTasks, FakeClock, Pauses
+from tests.fakes.core.runtime import BackgroundTasks, FakeClock, FakeReset, Pauses
 
 MAX_REQUEST_LOG = 2000
 
@@ -25,6 +26,9 @@ class Call:
     request: web.Request
     pairs: list[tuple[str, str]]
     record: dict[str, Any] = field(default_factory=dict)
+    request_id: str = field(default_factory=lambda: "req_" + secrets.token_hex(12))
+    # Injected latency the provider applies itself (when ``latency_in_operation``).
+    latency: float = 0.0
 
     @property
     def params(self) -> dict[str, str]:
@@ -59,6 +63,9 @@ class FakeProvider:
     """Subclasses add provider routes with :meth:`endpoint` and implement the hooks below."""
 
     name = "fake"
+    # True: injected latency is applied by the provider inside the operation (after claiming an
+    # idempotency key, so a concurrent retry sees it in flight) instead of before it.
+    latency_in_operation = False
 
     def __init__(self) -> None:
         self.faults = FaultBook()
@@ -67,6 +74,7 @@ class FakeProvider:
         self.clock = FakeClock()
         self.pauses = Pauses()
         self.tasks = BackgroundTasks()
+        self.endpoint_names: set[str] = set()
 
     # ---- hooks
     def authenticate(self, call: Call) -> web.Response | None:
@@ -75,6 +83,9 @@ class FakeProvider:
 
     def render_error(self, rule: FaultRule, call: Call) -> web.Response:
         raise NotImplementedError
+
+    def finish(self, call: Call, response: web.StreamResponse) -> None:
+        """Last touch on every provider answer (headers such as Request-Id)."""
 
     def reset_state(self) -> None:
         raise NotImplementedError
@@ -101,7 +112,15 @@ class FakeProvider:
     def endpoint(
         self, name: str, handler: Handler
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        self.endpoint_names.add(name)
+
         async def serve(request: web.Request) -> web.StreamResponse:
+            try:
+                return await serve_call(request)
+            except FakeReset:
+                return json_response({"error": "the fake was reset during this call"}, 503)
+
+        async def serve_call(request: web.Request) -> web.StreamResponse:
             pairs = list(request.query.items())
             if request.method in ("POST", "PUT", "PATCH"):
                 form: MultiDict[str] = MultiDict()
@@ -117,6 +136,7 @@ class FakeProvider:
                 "path": request.path,
                 "params": [list(p) for p in pairs],
                 "idempotency_key": request.headers.get("Idempotency-Key"),
+                "request_id": call.request_id,
                 "at": self.clock.now(),
                 "status": None,
                 "faults": [],
@@ -126,6 +146,7 @@ class FakeProvider:
             denied = self.authenticate(call)
             if denied is not None:
                 call.record["status"] = denied.status
+                self.finish(call, denied)
                 return denied
             plan = self.faults.plan(name, call.params)
             call.record["faults"] = plan.applied
@@ -134,8 +155,10 @@ class FakeProvider:
                 if request.transport is not None:
                     request.transport.close()
                 return web.Response(status=499)
-            if plan.latency:
+            if plan.latency and (plan.error is not None or not self.latency_in_operation):
                 await self.pauses.sleep(plan.latency)
+            else:
+                call.latency = plan.latency
             if plan.error is not None:
                 response = self.render_error(plan.error, call)
             else:
@@ -146,6 +169,7 @@ class FakeProvider:
             if plan.hang_after:
                 await self.pauses.sleep(plan.hang_after)
             call.record["status"] = response.status
+            self.finish(call, response)
             return response
 
         return serve

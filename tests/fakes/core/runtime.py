@@ -26,8 +26,16 @@ class FakeClock:
         self.offset = 0.0
 
 
+class FakeReset(Exception):
+    """A paused call was ended by a reset: it must not touch the state of the next test."""
+
+
 class Pauses:
-    """Sleeps used for injected latency and hangs; a reset ends all of them at once."""
+    """Sleeps used for injected latency and hangs; a reset ends all of them at once.
+
+    A call whose pause is ended by a reset gets :class:`FakeReset` and is answered 503 without
+    performing anything.
+    """
 
     def __init__(self) -> None:
         self._release: asyncio.Event | None = None
@@ -40,6 +48,7 @@ class Pauses:
     async def sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event().wait(), seconds)
+            raise FakeReset
 
     def release_all(self) -> None:
         if self._release is not None:

@@ -41,7 +41,9 @@ async def start(app: web.Application, host: str = "127.0.0.1", port: int = 0) ->
 def base_parser(description: str, default_port: int) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument(
+        "--port", type=int, default=default_port, help="0 picks a free port (logged at start)"
+    )
     return parser
 
 

@@ -13,6 +13,7 @@ auth with the account SID + auth token or the API key SID + secret (else 401 / 2
 
 Provider endpoints (the names used by counters and faults in brackets):
 
+- ``GET /verify/v2/Services/{VA}`` [services.fetch] (a configuration check)
 - ``POST /verify/v2/Services/{VA}/Verifications`` ``To, Channel`` [verifications.create]
 - ``POST /verify/v2/Services/{VA}/VerificationCheck`` ``Code, To | VerificationSid``
   [verification_checks.create]

@@ -87,6 +87,7 @@ class FakeTwilio(FakeProvider):
     def routes(self) -> list[web.RouteDef]:
         verify, messaging = self.verify, self.messaging
         table = [
+            ("GET", VERIFY_SERVICE, "services.fetch", verify.fetch_service),
             ("POST", VERIFY_SERVICE + "/Verifications", "verifications.create", verify.create),
             (
                 "POST",

@@ -47,7 +47,7 @@ class TwilioControl(FakeControl):
 
     async def verification(self, phone: str) -> dict[str, Any]:
         """The latest verification started for ``phone``, including the code the fake sent."""
-        found: dict[str, Any] = await self._admin("GET", "verify/code", to=phone)
+        found: dict[str, Any] = await self._admin("GET", "verify/code", query={"to": phone})
         return found
 
     async def last_code_for(self, phone: str) -> str:

@@ -124,6 +124,32 @@ class VerifyFake:
         }
 
     # ---- endpoints
+    async def fetch_service(self, call: Call, now: float) -> web.Response:
+        service_sid = self._service(call)
+        return json_response(
+            {
+                "sid": service_sid,
+                "account_sid": self.config.account_sid,
+                "friendly_name": "Nerava (fake)",
+                "code_length": self.config.code_length,
+                "lookup_enabled": False,
+                "psd2_enabled": False,
+                "skip_sms_to_landlines": False,
+                "dtmf_input_required": True,
+                "tts_name": None,
+                "do_not_share_warning_enabled": False,
+                "custom_code_enabled": False,
+                "push": {},
+                "totp": {},
+                "default_template_sid": None,
+                "whatsapp": {},
+                "date_created": iso(0),
+                "date_updated": iso(0),
+                "url": f"{BASE}/Services/{service_sid}",
+                "links": {"verifications": f"{BASE}/Services/{service_sid}/Verifications"},
+            }
+        )
+
     async def create(self, call: Call, now: float) -> web.Response:
         service_sid = self._service(call)
         to = call.params.get("To", "")

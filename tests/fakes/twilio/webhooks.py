@@ -26,6 +26,7 @@ class Delivery:
     status: int | None = None
     response_body: str | None = None
     error: str | None = None
+    attempts: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +37,7 @@ class Delivery:
             "status": self.status,
             "response_body": self.response_body,
             "error": self.error,
+            "attempts": self.attempts,
         }
 
 
@@ -51,21 +53,30 @@ async def deliver(
     auth_token: str,
     sign_url: str | None = None,
 ) -> Delivery:
-    """POST ``delivery`` once; the outcome (status or transport error) is recorded on it."""
+    """POST ``delivery``; the outcome (status or transport error) is recorded on it.
+
+    Like Twilio, a connection failure is retried once with the same idempotency token; an
+    answer (any status) or a timeout is final.
+    """
     headers = {
         "X-Twilio-Signature": signature(auth_token, sign_url or delivery.url, delivery.params),
         "I-Twilio-Idempotency-Token": delivery.idempotency_token,
         "User-Agent": "TwilioProxy/1.1",
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    try:
-        async with session.post(
-            delivery.url, data=delivery.params, headers=headers, timeout=TWILIO_WEBHOOK_TIMEOUT
-        ) as resp:
-            delivery.status = resp.status
-            delivery.response_body = (await resp.text())[:2000]
-            delivery.error = None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        delivery.status = None
-        delivery.error = f"{type(exc).__name__}: {exc}"
+    for attempt in (1, 2):
+        delivery.attempts = attempt
+        try:
+            async with session.post(
+                delivery.url, data=delivery.params, headers=headers, timeout=TWILIO_WEBHOOK_TIMEOUT
+            ) as resp:
+                delivery.status = resp.status
+                delivery.response_body = (await resp.text())[:2000]
+                delivery.error = None
+                return delivery
+        except aiohttp.ClientConnectionError as exc:
+            delivery.error = f"{type(exc).__name__}: {exc}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            delivery.error = f"{type(exc).__name__}: {exc}"
+            return delivery
     return delivery

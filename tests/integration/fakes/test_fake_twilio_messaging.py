@@ -219,3 +219,4 @@ async def test_inbound_delivery_failure_is_reported(
         from_=MERCHANT, body="DONE", url="http://127.0.0.1:9/unreachable"
     )
     assert result["deliveries"][0]["error"]
+    assert result["deliveries"][0]["attempts"] == 2  # a connection failure is retried once

@@ -237,3 +237,13 @@ async def test_counters_and_reset(twilio: Client, fake_twilio: TwilioControl) ->
     assert await fake_twilio.calls() == 0
     with pytest.raises(LookupError):
         await fake_twilio.last_code_for(PHONE)
+
+
+async def test_fetch_service_checks_configuration(
+    twilio: Client, fake_twilio: TwilioControl
+) -> None:
+    fetched = await service(twilio, fake_twilio).fetch_async()
+    assert fetched.sid == fake_twilio.verify_service_sid and fetched.code_length == 6
+    with pytest.raises(TwilioRestException) as caught:
+        await service(twilio, fake_twilio, "VA" + "9" * 32).fetch_async()
+    assert caught.value.code == 20404
