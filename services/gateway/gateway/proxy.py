@@ -119,8 +119,7 @@ class GatewayProxy:
         route = match.route
 
         if method == "OPTIONS" and incoming.origin is not None and incoming.preflight_method:
-            await self._preflight(send, incoming, extra)
-            return 204, "-"
+            return await self._preflight(send, incoming, extra), "-"
         if self.read_only and method not in _SAFE_METHODS and route.route_class != "webhooks":
             raise ReadOnlyMode(
                 "The platform is in emergency read-only mode; only reads are served.",
@@ -168,15 +167,18 @@ class GatewayProxy:
 
     async def _preflight(
         self, send: Send, incoming: IncomingRequest, extra: list[tuple[bytes, bytes]]
-    ) -> None:
+    ) -> int:
         assert incoming.origin is not None
         headers = self.cors.preflight_headers(incoming.origin, incoming.preflight_headers)
         if headers is None:
-            raise CorsOriginRefused("This origin or one of the requested headers is not allowed.")
+            refused = CorsOriginRefused("This origin or a requested header is not allowed.")
+            await send_problem(send, refused, [extra[0]])  # no CORS header: the browser refuses
+            return refused.status
         headers.append(extra[0])
         headers.append((b"content-length", b"0"))
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return 204
 
 
 def _rate_limited(verdict: RateLimitResult) -> AppError:
