@@ -8,7 +8,10 @@ credentials.
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Mapping
+from pathlib import Path
 
 LOCAL_DATABASE = "nerava"
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -42,15 +45,65 @@ def local_infrastructure() -> dict[str, str]:
     }
 
 
+# The fake Twilio's account (tests/fakes/twilio/config.py defaults).
+FAKE_TWILIO_ACCOUNT = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 31 + "1",
+    "TWILIO_API_KEY_SID": "SK" + "0" * 31 + "1",
+    "TWILIO_API_KEY_SECRET": "local-fake-twilio-api-key-secret-1",
+    "TWILIO_VERIFY_SERVICE_SID": "VA" + "0" * 31 + "1",
+}
+LOCAL_SECRETS = Path(__file__).resolve().parent / ".secrets" / "auth.json"
+
+
+def local_auth_keys(path: Path = LOCAL_SECRETS) -> dict[str, str]:
+    """Auth's keys for ``make run``: generated once, kept (git-ignored) across restarts.
+
+    Kept, not regenerated per process: phone numbers encrypted and refresh tokens issued
+    before a restart must still work after it.
+    """
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    from auth.phone_crypto import generate_key_material
+    from auth.signing_keys import generate_keyset_config
+
+    signing_keys, kid = generate_keyset_config()
+    keys = {
+        "JWT_SIGNING_KEYS": signing_keys,
+        "JWT_ACTIVE_KID": kid,
+        "REFRESH_TOKEN_PEPPER": secrets.token_urlsafe(48),
+        "PHONE_LOOKUP_KEY": secrets.token_urlsafe(48),
+        "PHONE_ENCRYPTION_KEYS": json.dumps({"local-1": generate_key_material()}),
+        "PHONE_ENCRYPTION_ACTIVE_KEY_ID": "local-1",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys))
+    path.chmod(0o600)
+    return keys
+
+
+def auth_overrides(ports: Mapping[str, int], env: str) -> dict[str, str]:
+    """``make run`` (ENV=local): codes on the auth terminal (console provider), kept keys.
+    End-to-end tests (ENV=test): the real Twilio SDK against the fake Twilio, whose admin API
+    tells a test the code; per-process keys."""
+    overrides = {"TWILIO_API_BASE": url(ports, "fake-twilio"), **FAKE_TWILIO_ACCOUNT}
+    if env == "local":
+        overrides["OTP_PROVIDER"] = "console"
+        overrides.update(local_auth_keys())
+    else:
+        overrides["OTP_PROVIDER"] = "twilio_verify"
+    return overrides
+
+
 def url(ports: Mapping[str, int], name: str) -> str:
     """Where a process listens; empty when that process is not part of this stack."""
     return f"http://{HOST}:{ports[name]}" if name in ports else ""
 
 
-def service_overrides(ports: Mapping[str, int]) -> dict[str, dict[str, str]]:
+def service_overrides(ports: Mapping[str, int], env: str = "local") -> dict[str, dict[str, str]]:
     """Per-process settings that depend on where the other processes listen."""
-    twilio = url(ports, "fake-twilio")
-    return {
+    jwks = url(ports, "auth") + "/v1/auth/jwks.json" if "auth" in ports else ""
+    overrides = {
         "gateway": {
             "UPSTREAM_AUTH": url(ports, "auth"),
             "UPSTREAM_SESSIONS": url(ports, "sessions"),
@@ -58,10 +111,14 @@ def service_overrides(ports: Mapping[str, int]) -> dict[str, dict[str, str]]:
             "UPSTREAM_PAYMENTS": url(ports, "payments"),
             "PUBLIC_BASE_URL": url(ports, "gateway"),
         },
-        "auth": {"OTP_PROVIDER": "console", "TWILIO_API_BASE": twilio},
+        "auth": auth_overrides(ports, env),
         "fake-twilio": {},
         "fake-stripe": {},
     }
+    for name in SERVICES:
+        if name != "auth":
+            overrides.setdefault(name, {})["JWKS_URL"] = jwks
+    return overrides
 
 
 def process_env(
@@ -71,5 +128,6 @@ def process_env(
     env = dict(infrastructure)
     env["HTTP_HOST"] = HOST
     env["HTTP_PORT"] = str(ports[name])
-    env.update({k: v for k, v in service_overrides(ports).get(name, {}).items() if v})
+    overrides = service_overrides(ports, infrastructure.get("ENV", "local"))
+    env.update({k: v for k, v in overrides.get(name, {}).items() if v})
     return env

@@ -5,30 +5,67 @@ Run with ``uvicorn auth.main:create_app --factory``; importing this module build
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
+from common.auth_dependencies import install_jwt_verifier
 from common.infrastructure import open_cache, open_database
 from common.messaging.lifecycle import open_messaging
 from fastapi import FastAPI
 
 from auth import tables
+from auth.api import router
+from auth.bootstrap import build_deps, build_provider, load_key_material, otp_limits
+from auth.otp_state import OtpState
 from auth.settings import AuthSettings
+
+logger = logging.getLogger("auth.main")
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
+    keys = load_key_material(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_database(app, settings) as database, open_cache(app, settings) as cache:
             app.state.database = database
             app.state.cache = cache
-            async with open_messaging(app, settings, database, tables.messaging):
-                yield
+            otp = OtpState(cache.client, cache.keys, otp_limits(settings))
+            provider = build_provider(settings, otp.record_provider_error)
+            try:
+                deps = build_deps(settings, database, cache, keys, provider, otp)
+                app.state.auth = deps
+                install_jwt_verifier(app, deps.verifier)
+                _log_startup(settings, keys.keyset.active.kid, keys.generated)
+                async with open_messaging(app, settings, database, tables.messaging):
+                    yield
+            finally:
+                await provider.close()
 
-    return build_app(settings, title="Nerava auth", lifespan=lifespan)
+    return build_app(settings, title="Nerava auth", lifespan=lifespan, routers=[router])
+
+
+def _log_startup(settings: AuthSettings, active_kid: str, generated: list[str]) -> None:
+    provider = settings.otp_provider.value if settings.otp_provider else None
+    logger.info(
+        "otp provider active: %s",
+        provider,
+        extra={
+            "otp_provider": provider,
+            "verify_service_sid_prefix": (settings.twilio_verify_service_sid or "")[:6] or None,
+            "twilio_api_base_overridden": bool(settings.twilio_api_base),
+            "active_kid": active_kid,
+        },
+    )
+    if generated:
+        logger.warning(
+            "generated per-process keys (ENV=%s only): %s",
+            settings.env.value,
+            ", ".join(generated),
+        )
 
 
 _app: FastAPI | None = None

@@ -7,6 +7,11 @@ from asgi_lifespan import LifespanManager
 from auth.main import create_app
 from auth.settings import AuthSettings
 
+from tests.fakes.twilio.config import (
+    LOCAL_ACCOUNT_SID,
+    LOCAL_AUTH_TOKEN,
+    LOCAL_VERIFY_SERVICE_SID,
+)
 from tests.support.isolation import RunInfra
 
 
@@ -18,6 +23,10 @@ def _settings(infra: RunInfra, **overrides: object) -> AuthSettings:
         "redis_key_prefix": infra.redis_prefix,
         "rabbitmq_url": infra.rabbitmq_url,
         "readiness_timeout_seconds": 0.5,
+        "otp_provider": "twilio_verify",
+        "twilio_account_sid": LOCAL_ACCOUNT_SID,
+        "twilio_auth_token": LOCAL_AUTH_TOKEN,
+        "twilio_verify_service_sid": LOCAL_VERIFY_SERVICE_SID,
         **overrides,
     }
     return AuthSettings(**values)  # type: ignore[arg-type]

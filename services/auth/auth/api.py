@@ -1,0 +1,229 @@
+"""HTTP routes of the auth service: parse -> call a use case -> respond. No SQL, no commit."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from common.auth_dependencies import AdminUser, CurrentUser
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from auth import account_handlers, handlers, session_handlers
+from auth.bootstrap import AuthDeps
+from auth.session_handlers import LogoutScope, SignedIn
+
+router = APIRouter()
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def get_deps(request: Request) -> AuthDeps:
+    deps: AuthDeps = request.app.state.auth
+    return deps
+
+
+Deps = Annotated[AuthDeps, Depends(get_deps)]
+
+
+def client_ip(request: Request) -> str:
+    """The client IP, only from the gateway's trusted header (it strips incoming copies).
+
+    IPv6 addresses are bucketed by /64 (one subscriber); requests without the header (not
+    through the gateway) share one bucket.
+    """
+    deps: AuthDeps = request.app.state.auth
+    raw = request.headers.get(deps.settings.client_ip_header, "").strip()
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
+    return (
+        str(address.ipv4_mapped or address)
+        if isinstance(address, ipaddress.IPv6Address)
+        else str(address)
+    )
+
+
+ClientIp = Annotated[str, Depends(client_ip)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OtpStartBody(_Body):
+    phone: str = Field(min_length=1, max_length=32)
+
+
+class OtpStartResponse(BaseModel):
+    challenge_id: str
+    expires_in: int
+    resend_available_in: int
+    code_length: int
+
+
+class OtpVerifyBody(_Body):
+    challenge_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=16)
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    role: str
+    phone_masked: str | None
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    session_id: str
+    user: UserOut
+
+
+class RefreshBody(_Body):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class LogoutBody(_Body):
+    scope: LogoutScope = LogoutScope.LOCAL
+
+
+class MeResponse(BaseModel):
+    id: uuid.UUID
+    role: str
+    status: str
+    phone_masked: str
+    session_id: str
+
+
+class ConsentBody(_Body):
+    analytics: bool
+    marketing: bool
+    policy_version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class ConsentResponse(BaseModel):
+    analytics: bool
+    marketing: bool
+    policy_version: str | None
+    updated_at: datetime | None
+
+
+class UserStatusBody(_Body):
+    status: Literal["active", "disabled"]
+
+
+def _tokens(signed: SignedIn) -> TokenResponse:
+    return TokenResponse(
+        access_token=signed.access_token,
+        refresh_token=signed.refresh_token,
+        expires_in=signed.expires_in,
+        session_id=signed.session_id,
+        user=UserOut(
+            id=signed.user.id, role=signed.user.role, phone_masked=signed.user.phone_masked
+        ),
+    )
+
+
+@router.post("/v1/auth/otp/start", status_code=202, response_model=OtpStartResponse)
+async def start_otp(body: OtpStartBody, deps: Deps, ip: ClientIp, response: Response) -> Any:
+    started = await handlers.start_otp(deps, phone=body.phone, client_ip=ip)
+    response.headers.update(NO_STORE)
+    return OtpStartResponse(
+        challenge_id=started.challenge_id,
+        expires_in=started.expires_in,
+        resend_available_in=started.resend_available_in,
+        code_length=started.code_length,
+    )
+
+
+@router.post("/v1/auth/otp/verify", response_model=TokenResponse)
+async def verify_otp(body: OtpVerifyBody, deps: Deps, ip: ClientIp, response: Response) -> Any:
+    signed = await handlers.verify_otp(
+        deps, challenge_id=body.challenge_id, code=body.code, client_ip=ip
+    )
+    response.headers.update(NO_STORE)
+    return _tokens(signed)
+
+
+@router.post("/v1/auth/token/refresh", response_model=TokenResponse)
+async def refresh(body: RefreshBody, deps: Deps, ip: ClientIp, response: Response) -> Any:
+    signed = await session_handlers.refresh(deps, refresh_token=body.refresh_token, client_ip=ip)
+    response.headers.update(NO_STORE)
+    return _tokens(signed)
+
+
+@router.post("/v1/auth/logout", status_code=204)
+async def logout(user: CurrentUser, deps: Deps, body: LogoutBody | None = None) -> Response:
+    scope = body.scope if body is not None else LogoutScope.LOCAL
+    await session_handlers.logout(deps, user=user, scope=scope)
+    return Response(status_code=204)
+
+
+@router.get("/v1/auth/me", response_model=MeResponse)
+async def me(user: CurrentUser, deps: Deps) -> Any:
+    profile = await account_handlers.get_profile(deps, user.user_id)
+    return MeResponse(
+        id=profile.id,
+        role=profile.role,
+        status=profile.status,
+        phone_masked=profile.phone_masked,
+        session_id=user.session_id,
+    )
+
+
+@router.get("/v1/auth/jwks.json")
+async def jwks(deps: Deps, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return deps.keyset.jwks()
+
+
+@router.get("/v1/account/consent", response_model=ConsentResponse)
+async def get_consent(user: CurrentUser, deps: Deps) -> Any:
+    consent = await account_handlers.get_consent(deps, user.user_id)
+    return ConsentResponse(**consent.__dict__)
+
+
+@router.put("/v1/account/consent", response_model=ConsentResponse)
+async def put_consent(body: ConsentBody, user: CurrentUser, deps: Deps) -> Any:
+    consent = await account_handlers.set_consent(
+        deps,
+        user.user_id,
+        analytics=body.analytics,
+        marketing=body.marketing,
+        policy_version=body.policy_version,
+    )
+    return ConsentResponse(**consent.__dict__)
+
+
+@router.get("/v1/admin/otp/diagnostics")
+async def otp_diagnostics(admin: AdminUser, deps: Deps) -> dict[str, Any]:
+    return await account_handlers.otp_diagnostics(deps)
+
+
+@router.post("/v1/admin/users/{user_id}/sessions/revoke")
+async def revoke_user_sessions(user_id: uuid.UUID, admin: AdminUser, deps: Deps) -> dict[str, int]:
+    revoked = await session_handlers.revoke_user_sessions(
+        deps, user_id=user_id, reason="admin_revoke"
+    )
+    return {"revoked": revoked}
+
+
+@router.put("/v1/admin/users/{user_id}/status")
+async def set_user_status(
+    user_id: uuid.UUID, body: UserStatusBody, admin: AdminUser, deps: Deps
+) -> dict[str, Any]:
+    disabled = body.status == "disabled"
+    await account_handlers.set_user_status(deps, user_id, disabled=disabled)
+    revoked = 0
+    if disabled:
+        revoked = await session_handlers.revoke_user_sessions(
+            deps, user_id=user_id, reason="account_disabled"
+        )
+    return {"id": str(user_id), "status": body.status, "sessions_revoked": revoked}

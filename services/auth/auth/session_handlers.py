@@ -1,0 +1,274 @@
+"""Login sessions: opening one after a verified code, refresh-token rotation, logout.
+
+Refresh rotation (reference/auth.md §6a, pitfalls 13-15):
+
+- the presented token's session row is locked (``FOR UPDATE``) for the whole decision, so
+  rotation, grace answers and revocation of one session are serialised;
+- the current token is exchanged for its child (``rotated_at`` set once);
+- the immediate parent of the current token, presented again within ``REFRESH_GRACE_SECONDS``
+  of its own ``rotated_at``, yields the same child (concurrent refreshes converge);
+- any other rotated token is reuse: the whole session is revoked (committed before answering),
+  its ``sid`` joins the shared denylist, and the answer is 401 ``refresh_token_reused``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from common.jwt_verification import VerifiedToken
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from auth import repository as repo
+from auth.bootstrap import AuthDeps
+from auth.contracts import UserRegisteredV1
+from auth.errors import (
+    AccountDisabledError,
+    DependencyUnavailableError,
+    RateLimitedError,
+    RefreshSessionRevokedError,
+    RefreshTokenInvalidError,
+    RefreshTokenReusedError,
+    SessionExpiredError,
+)
+from auth.phone_crypto import EncryptedPhone
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: uuid.UUID
+    role: str
+    phone_masked: str | None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+    user: UserView
+
+
+class LogoutScope(StrEnum):
+    LOCAL = "local"
+    GLOBAL = "global"
+    OTHERS = "others"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _unavailable(exc: Exception) -> DependencyUnavailableError:
+    logger.warning("database unavailable", extra={"error": type(exc).__name__})
+    return DependencyUnavailableError("Sign-in is temporarily unavailable.", retry_after=5)
+
+
+def _signed_in(
+    deps: AuthDeps,
+    *,
+    user_id: uuid.UUID,
+    role: str,
+    session_id: uuid.UUID,
+    refresh_token: str,
+    phone_masked: str | None,
+) -> SignedIn:
+    settings = deps.settings
+    access = deps.keyset.sign_access_token(
+        user_id=user_id,
+        session_id=session_id.hex,
+        role=role,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    return SignedIn(
+        access_token=access.token,
+        refresh_token=refresh_token,
+        expires_in=access.expires_in,
+        session_id=session_id.hex,
+        user=UserView(id=user_id, role=role, phone_masked=phone_masked),
+    )
+
+
+async def open_session(
+    deps: AuthDeps, *, phone_hash: bytes, encrypted_phone: EncryptedPhone, phone_masked: str
+) -> SignedIn:
+    """Signs in the owner of a verified phone, registering them on first sign-in."""
+    settings = deps.settings
+    now = _now()
+    session_id = uuid.uuid4()
+    refresh_token = deps.refresh_codec.new_token()
+    new = repo.NewSession(
+        phone_hash=phone_hash,
+        session_id=session_id,
+        token_hash=deps.refresh_codec.digest(refresh_token),
+        now=now,
+        session_expires_at=now + timedelta(seconds=settings.session_max_lifetime_seconds),
+        token_expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+    )
+    try:
+        async with deps.database.engine.begin() as conn:
+            user = await repo.open_session_for_phone(conn, new)
+        if user is None:
+            async with deps.database.sessions.begin() as session:
+                created = await repo.insert_user(
+                    session,
+                    public_id=uuid.uuid4(),
+                    role="driver",
+                    phone_hash=phone_hash,
+                    phone_ciphertext=encrypted_phone.ciphertext,
+                    phone_key_id=encrypted_phone.key_id,
+                )
+                if created is not None:
+                    await deps.outbox.add(
+                        session,
+                        UserRegisteredV1(
+                            user_id=created.public_id, role=created.role, registered_at=now
+                        ),
+                    )
+                    logger.info("user registered", extra={"user_id": str(created.public_id)})
+                user = await repo.open_session_for_phone(session, new)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unavailable(exc) from None
+    if user is None:
+        raise DependencyUnavailableError("Sign-in could not be completed.", retry_after=1)
+    if user.status != "active":
+        raise AccountDisabledError("This account is disabled. Please contact support.")
+    return _signed_in(
+        deps,
+        user_id=user.public_id,
+        role=user.role,
+        session_id=session_id,
+        refresh_token=refresh_token,
+        phone_masked=phone_masked,
+    )
+
+
+class _Outcome(StrEnum):
+    ROTATED = "rotated"
+    GRACE = "grace"
+    REUSED = "reused"
+
+
+async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> SignedIn:
+    settings = deps.settings
+    wait = await deps.otp.hit_ip_limit(
+        client_ip, "refresh", settings.refresh_per_ip_per_hour, settings.refresh_ip_burst
+    )
+    if wait > 0:
+        raise RateLimitedError("Too many refresh requests.", retry_after=wait)
+    if not deps.refresh_codec.is_well_formed(refresh_token):
+        raise RefreshTokenInvalidError("The refresh token is not valid.")
+    codec = deps.refresh_codec
+    now = _now()
+    child_token = codec.child_of(refresh_token)
+    try:
+        async with deps.database.engine.begin() as conn:
+            token = await repo.lock_token(conn, codec.digest(refresh_token))
+            if token is None:
+                raise RefreshTokenInvalidError("The refresh token is not valid.")
+            if token.session_revoked_at is not None:
+                raise RefreshSessionRevokedError("This session was signed out.")
+            if token.session_expires_at <= now:
+                raise SessionExpiredError("This session has expired. Please sign in again.")
+            if token.user_status != "active":
+                raise AccountDisabledError("This account is disabled. Please contact support.")
+            if token.rotated_at is None:
+                if token.expires_at <= now:
+                    raise SessionExpiredError("This session has expired. Please sign in again.")
+                await repo.rotate(
+                    conn,
+                    token=token,
+                    child_hash=codec.digest(child_token),
+                    now=now,
+                    child_expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+                )
+                outcome = _Outcome.ROTATED
+            else:
+                child = await repo.child_of(conn, token.id)
+                in_grace = now - token.rotated_at <= timedelta(
+                    seconds=settings.refresh_grace_seconds
+                )
+                if child is not None and child.rotated_at is None and in_grace:
+                    outcome = _Outcome.GRACE
+                else:
+                    await repo.revoke_sessions(
+                        conn, [token.session_id], reason="refresh_token_reused", now=now
+                    )
+                    outcome = _Outcome.REUSED
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unavailable(exc) from None
+
+    if outcome is _Outcome.REUSED:
+        logger.warning(
+            "security: refresh token reused; session revoked",
+            extra={"user_id": str(token.user_public_id), "sid": token.session_id.hex},
+        )
+        await _deny_sessions(deps, [token.session_id], strict=False)
+        raise RefreshTokenReusedError(
+            "This refresh token was already used; the session has been signed out."
+        )
+    return _signed_in(
+        deps,
+        user_id=token.user_public_id,
+        role=token.user_role,
+        session_id=token.session_id,
+        refresh_token=child_token,
+        phone_masked=None,
+    )
+
+
+async def _deny_sessions(deps: AuthDeps, session_ids: list[uuid.UUID], *, strict: bool) -> None:
+    """Adds the sids to the shared denylist; ``strict`` turns a Redis failure into a 503."""
+    try:
+        await deps.revocations.revoke(
+            [sid.hex for sid in session_ids], ttl_seconds=deps.revocation_ttl_seconds
+        )
+    except (RedisError, OSError) as exc:
+        if strict:
+            raise DependencyUnavailableError(
+                "Signing out is temporarily unavailable.", retry_after=5
+            ) from None
+        logger.error(
+            "revoked sessions not pushed to the denylist", extra={"error": type(exc).__name__}
+        )
+
+
+async def logout(deps: AuthDeps, *, user: VerifiedToken, scope: LogoutScope) -> int:
+    """Revokes sessions; the denylist is written first, so a 204 means tokens stop working."""
+    current = uuid.UUID(hex=user.session_id)
+    try:
+        async with deps.database.engine.begin() as conn:
+            if scope is LogoutScope.LOCAL:
+                targets = [current]
+            else:
+                targets = await repo.active_session_ids(conn, user.user_id)
+                if scope is LogoutScope.OTHERS:
+                    targets = [sid for sid in targets if sid != current]
+            await _deny_sessions(deps, targets, strict=True)
+            revoked = await repo.revoke_sessions(
+                conn, targets, reason=f"logout_{scope.value}", now=_now()
+            )
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unavailable(exc) from None
+    logger.info("logout", extra={"scope": scope.value, "sessions_revoked": revoked})
+    return revoked
+
+
+async def revoke_user_sessions(deps: AuthDeps, *, user_id: uuid.UUID, reason: str) -> int:
+    """Admin: ends every session of a user (ASVS 7.4.5)."""
+    try:
+        async with deps.database.engine.begin() as conn:
+            targets = await repo.active_session_ids(conn, user_id)
+            await _deny_sessions(deps, targets, strict=True)
+            return await repo.revoke_sessions(conn, targets, reason=reason, now=_now())
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unavailable(exc) from None

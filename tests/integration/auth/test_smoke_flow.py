@@ -1,0 +1,26 @@
+"""The happy path: start, verify, me, refresh, logout."""
+
+from __future__ import annotations
+
+from tests.fakes.twilio.control import TwilioControl
+from tests.integration.auth.conftest import AuthClient, random_phone, sign_in
+
+
+async def test_sign_in_me_refresh_logout(auth: AuthClient, fake_twilio: TwilioControl) -> None:
+    phone = random_phone()
+    tokens = await sign_in(auth, fake_twilio, phone)
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["user"]["role"] == "driver"
+    assert tokens["user"]["phone_masked"].endswith(phone[-4:])
+    me = await auth.get("/v1/auth/me", token=tokens["access_token"])
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == tokens["user"]["id"]
+    refreshed = await auth.post(
+        "/v1/auth/token/refresh", {"refresh_token": tokens["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    out = await auth.post("/v1/auth/logout", {"scope": "local"}, token=tokens["access_token"])
+    assert out.status_code == 204, out.text
+    me = await auth.get("/v1/auth/me", token=refreshed.json()["access_token"])
+    assert me.status_code == 401
+    assert me.json()["code"] == "session_revoked"
