@@ -29,6 +29,9 @@ PUBLIC_BY_DESIGN = (
     "/v1/webhooks/stripe",
     "/v1/webhooks/twilio/",
 )
+# Settings each service needs explicitly to build its app (only its OpenAPI is read: the app is
+# never started, so ENV=local with local stand-ins is enough and needs no credentials).
+BUILD_SETTINGS: dict[str, dict[str, Any]] = {"auth": {"otp_provider": "console"}}
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
@@ -43,11 +46,12 @@ def _service_openapi(service: str, infra: RunInfra) -> dict[str, Any]:
     ]
     assert len(settings_classes) == 1, f"{service}.settings must define one settings class"
     settings = settings_classes[0](
-        env="test",
+        env="local",
         database_url=infra.database_url,
         redis_url=infra.redis_url,
         redis_key_prefix=infra.redis_prefix,
         rabbitmq_url=infra.rabbitmq_url,
+        **BUILD_SETTINGS.get(service, {}),
     )
     app = main.create_app(settings)
     document: dict[str, Any] = app.openapi()
@@ -90,6 +94,9 @@ async def test_every_protected_operation_rejects_anonymous_requests(
             assert "www-authenticate" in resp.headers
             checked.append(f"{method} {gateway_path}")
         assert stack.calls() == 0, "an anonymous request reached an upstream"
+    # auth's protected endpoints exist today; the inventory must have found them.
+    assert "GET /v1/auth/me" in checked
+    assert "GET /v1/admin/auth/otp/diagnostics" in checked
     assert not unroutable, f"operations the gateway cannot reach (add a route): {unroutable}"
     unexpected = [p for p in public if not p.split(" ", 1)[1].startswith(PUBLIC_BY_DESIGN)]
     assert not unexpected, f"public operations outside the allow-list: {unexpected}"
