@@ -37,7 +37,7 @@ class Cache:
 async def open_database(
     app: FastAPI, settings: DatabaseSettings, **engine_options: Any
 ) -> AsyncIterator[Database]:
-    """``engine_options`` override ``make_engine``'s (e.g. ``pool_pre_ping=False`` on a hot path)."""
+    """``engine_options`` override ``make_engine``'s, e.g. ``pool_pre_ping=False``."""
     engine = make_engine(settings, **engine_options)
     instrument_engine(engine)
     register_readiness_check(app, "postgres", database_check(engine))
