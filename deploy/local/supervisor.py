@@ -67,6 +67,9 @@ def stack_children(
                 str(ports[name]),
                 "--no-access-log",
             ]
+            if name == "gateway":
+                # The gateway alone decides which client address to believe (TRUSTED_PROXIES).
+                argv += ["--no-proxy-headers", "--no-server-header"]
         env = {**os.environ, **process_env(name, ports, infrastructure)}
         children.append(Child(name=name, argv=argv, env=env, port=ports[name]))
     return children

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from common.app_factory import build_app
 from common.auth_dependencies import install_jwt_verifier
 from common.infrastructure import open_cache, open_database
+from common.messaging.dead_letters.router import dead_letters_router
 from common.messaging.lifecycle import open_messaging
 from fastapi import FastAPI
 
@@ -49,7 +50,9 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             finally:
                 await provider.close()
 
-    return build_app(settings, title="Nerava auth", lifespan=lifespan, routers=[router])
+    return build_app(
+        settings, title="Nerava auth", lifespan=lifespan, routers=[router, dead_letters_router()]
+    )
 
 
 def _log_startup(settings: AuthSettings, active_kid: str, generated: list[str]) -> None:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
 from common.infrastructure import open_cache, open_database
+from common.messaging.dead_letters.router import dead_letters_router
 from common.messaging.lifecycle import open_messaging
 from fastapi import FastAPI
 
@@ -28,7 +29,9 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
             async with open_messaging(app, settings, database, tables.messaging):
                 yield
 
-    return build_app(settings, title="Nerava payments", lifespan=lifespan)
+    return build_app(
+        settings, title="Nerava payments", lifespan=lifespan, routers=[dead_letters_router()]
+    )
 
 
 _app: FastAPI | None = None

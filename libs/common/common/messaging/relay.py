@@ -26,7 +26,17 @@ import aio_pika
 import asyncpg  # type: ignore[import-untyped]
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, DeliveryMode
 from aio_pika.exceptions import DeliveryError
-from sqlalchemy import Interval, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Interval,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -88,7 +98,7 @@ class OutboxRelay:
             await self._ensure_listener()
             try:
                 await self._ensure_broker()
-                published = await self.relay_once()
+                await self.pump()
                 await self._purge_sent()
             except SQLAlchemyError as exc:
                 logger.warning(
@@ -103,8 +113,7 @@ class OutboxRelay:
                 await self._close_broker()
             else:
                 backoff = 0.1
-                if published < self.config.batch_size:
-                    await self._sleep(self.config.poll_seconds)
+                await self._sleep(self.config.poll_seconds)  # returns at once after a NOTIFY
                 continue
             await self._sleep(backoff)
             backoff = min(backoff * 2, self.config.reconnect_max_seconds)
@@ -118,13 +127,50 @@ class OutboxRelay:
     # ------------------------------------------------------------------ one round
     async def relay_once(self) -> int:
         """Claims, publishes and marks one batch; returns how many rows were confirmed."""
+        token, rows = await self._claim_batch()
+        return await self._deliver(token, rows) if rows else 0
+
+    async def pump(self) -> int:
+        """Publishes everything due; the next batch is claimed while the current one is in
+        flight (waiting for confirms), so Postgres and RabbitMQ round trips overlap."""
+        token, rows = await self._claim_batch()
+        total = 0
+        while rows:
+            upcoming = (
+                asyncio.create_task(self._claim_batch())
+                if len(rows) >= self.config.batch_size
+                else None
+            )
+            try:
+                total += await self._deliver(token, rows)
+            except BaseException:
+                if upcoming is not None:
+                    await self._abandon(upcoming)
+                raise
+            if upcoming is None:
+                break
+            token, rows = await upcoming
+        return total
+
+    async def _claim_batch(self) -> tuple[uuid.UUID, Sequence[Any]]:
         token = uuid.uuid4()
         async with self.engine.begin() as conn:
             rows = (
                 await conn.execute(self._claim, {"token": token, "limit": self.config.batch_size})
             ).all()
-        if not rows:
-            return 0
+        return token, rows
+
+    async def _abandon(self, claim: asyncio.Task[tuple[uuid.UUID, Sequence[Any]]]) -> None:
+        """Gives back a batch claimed ahead of a failure (not stuck until its lease ends)."""
+        try:
+            token, rows = await claim
+        except SQLAlchemyError:
+            return
+        if rows:
+            async with self.engine.begin() as conn:
+                await conn.execute(self._unclaim, {"token": token})
+
+    async def _deliver(self, token: uuid.UUID, rows: Sequence[Any]) -> int:
         results = await self._publish_batch(rows)
         sent = [row.id for row, error in zip(rows, results, strict=True) if error is None]
         failed = [
@@ -303,6 +349,11 @@ class OutboxRelay:
                 last_error=bindparam("error"),
                 available_at=now + bindparam("delay", type_=Interval()),
             )
+        )
+        self._unclaim = (
+            update(t)
+            .where(t.c.claim_token == bindparam("token"), t.c.sent_at.is_(None))
+            .values(claimed_until=None, claim_token=None)
         )
         age = bindparam("age", type_=Interval())
         self._purge = delete(t).where(t.c.sent_at.isnot(None), t.c.sent_at < now - age)

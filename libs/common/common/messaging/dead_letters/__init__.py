@@ -1,0 +1,1 @@
+"""Dead letters for ops: DLQ ingestion into ``failed_messages``, queries, replay, admin API."""

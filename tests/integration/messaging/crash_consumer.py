@@ -1,0 +1,37 @@
+"""A consumer process whose handler kills the process on every delivery (a crash loop).
+
+Run as ``python -m tests.integration.messaging.crash_consumer <amqp_url> <queue> <limit>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from common.messaging.runtime import ConsumerRuntime
+from common.messaging.settings import MessagingSettings
+from common.messaging.subscriber import Delivery, Subscriptions
+
+
+async def main(url: str, queue: str, limit: int) -> None:
+    subs = Subscriptions()
+
+    @subs.subscribe(queue)
+    async def crash(delivery: Delivery) -> None:
+        os._exit(3)  # the process dies holding the delivery: no ack, no nack
+
+    settings = MessagingSettings(
+        rabbitmq_url=url,
+        service_name="crasher",
+        retry_tiers=["1s"],
+        retry_default_schedule=["1s"],
+        queue_delivery_limits={queue: limit},
+    )
+    runtime = ConsumerRuntime(settings, subs.items)
+    await runtime.start()
+    await asyncio.sleep(60)  # the first delivery ends the process long before
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))

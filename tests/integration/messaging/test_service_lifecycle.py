@@ -1,0 +1,185 @@
+"""Messaging inside a real service app: one trace from request to replay, readiness follows the
+consumers, graceful shutdown loses nothing, structural drift stops startup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+from aio_pika.abc import AbstractChannel
+from common.messaging.contracts import Contracts, Event
+from common.messaging.failures import PermanentError, TransientError
+from common.messaging.outbox import Outbox
+from common.messaging.subscriber import Delivery, Subscriptions
+from common.messaging.topology import TopologyMismatchError
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.integration.messaging.conftest import Store, unique
+from tests.integration.messaging.harness import publish_event
+from tests.integration.messaging.queues import depth
+from tests.integration.messaging.service_app import demo_app, demo_settings, serving
+from tests.support.isolation import RunInfra
+from tests.support.jwt_tokens import TestSigningKeys
+
+
+class ParcelShippedV1(Event):
+    message_type: ClassVar[str] = "demo.parcel.shipped.v1"
+    parcel: str
+
+
+@contextlib.contextmanager
+def captured_spans() -> Iterator[InMemorySpanExporter]:
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
+    try:
+        yield exporter
+    finally:
+        processor.shutdown()
+
+
+async def test_trace_survives_publish_consume_retry_and_replay(
+    infra: RunInfra, store: Store
+) -> None:
+    keys = TestSigningKeys()
+    auth = {"Authorization": f"Bearer {keys.mint(role='admin')}"}
+    queue = unique("demo.trace.")
+    calls: list[Delivery] = []
+    succeeded = asyncio.Event()
+    subs = Subscriptions()
+
+    @subs.subscribe(queue, events=[ParcelShippedV1])
+    async def on_shipped(delivery: Delivery) -> None:
+        calls.append(delivery)
+        if len(calls) == 1:
+            raise TransientError("carrier API 503")
+        if len(calls) == 2:
+            raise PermanentError("carrier rejected the label")
+        succeeded.set()
+
+    outbox = Outbox(store.tables.outbox, Contracts("demo", [ParcelShippedV1]))
+    settings = demo_settings(infra, store, retry_schedules={queue: ["1s"]})
+    tracer = trace.get_tracer("tests")
+    with captured_spans() as spans:
+        async with serving(demo_app(settings, store, subs, keys)) as client:
+            with tracer.start_as_current_span("POST /v1/parcels") as request_span:
+                async with store.sessions.begin() as session:
+                    await outbox.add(session, ParcelShippedV1(parcel="p1"))
+            trace_id = request_span.get_span_context().trace_id
+            async with asyncio.timeout(30):
+                while True:
+                    listed = await client.get(
+                        "/v1/admin/dead-letters", params={"queue": queue}, headers=auth
+                    )
+                    if listed.json()["total"] == 1:
+                        break
+                    await asyncio.sleep(0.1)
+            [row] = listed.json()["items"]
+            replay = await client.post(f"/v1/admin/dead-letters/{row['id']}/replay", headers=auth)
+            assert replay.json()["replayed"] == 1
+            async with asyncio.timeout(20):
+                await succeeded.wait()
+        consumer_spans = [s for s in spans.get_finished_spans() if s.name == f"{queue} process"]
+
+    assert [c.attempt for c in calls] == [0, 1, 0]
+    assert calls[2].replay_count == 1
+    assert len(consumer_spans) == 3
+    assert {s.context.trace_id for s in consumer_spans} == {trace_id}
+    for delivery in calls:
+        assert str(delivery.headers["traceparent"]).split("-")[1] == format(trace_id, "032x")
+
+
+async def test_readiness_turns_red_when_a_queue_is_deleted_under_its_consumer(
+    infra: RunInfra, store: Store, channel: AbstractChannel
+) -> None:
+    queue = unique("demo.ready.")
+    subs = Subscriptions()
+
+    @subs.subscribe(queue, events=[f"{queue}.happened.v1"])
+    async def handle(delivery: Delivery) -> None:
+        return None
+
+    async with serving(demo_app(demo_settings(infra, store), store, subs)) as client:
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["rabbitmq"]["consumers"] == {queue: 1}
+
+        await channel.queue_delete(queue)
+        red = await client.get("/readyz")
+        assert red.status_code == 503, red.text
+        body = red.json()
+        assert body["unavailable"] == ["rabbitmq"]
+        assert body["checks"]["rabbitmq"]["consumers"][queue] == "missing"
+        assert queue in body["checks"]["rabbitmq"]["error"]
+
+
+async def test_graceful_shutdown_finishes_in_flight_handlers_and_loses_nothing(
+    infra: RunInfra, store: Store, channel: AbstractChannel
+) -> None:
+    queue = unique("demo.stop.")
+    event_type = f"{queue}.happened.v1"
+    gate = asyncio.Event()
+    started: list[uuid.UUID] = []
+    finished: list[uuid.UUID] = []
+    three_started = asyncio.Event()
+    five_finished = asyncio.Event()
+    subs = Subscriptions()
+
+    @subs.subscribe(queue, events=[event_type])
+    async def slow(delivery: Delivery) -> None:
+        started.append(delivery.message_id)
+        if len(started) == 3:
+            three_started.set()
+        await gate.wait()
+        finished.append(delivery.message_id)
+        if len(finished) == 5:
+            five_finished.set()
+
+    settings = demo_settings(infra, store, queue_prefetch={queue: 3})
+    app = demo_app(settings, store, subs)
+    sent = []
+    async with serving(app):
+        sent = [await publish_event(channel, event_type, {"i": i}) for i in range(5)]
+        async with asyncio.timeout(20):
+            await three_started.wait()
+        # shutdown begins when this block exits; the handlers finish 0.5 s into it
+        asyncio.get_running_loop().call_later(0.5, gate.set)
+    assert sorted(finished) == sorted(started) and len(finished) == 3
+    assert await depth(channel, queue) == 2  # not started: still in the queue, not lost
+
+    async with serving(demo_app(settings, store, subs)):
+        async with asyncio.timeout(20):
+            await five_finished.wait()
+    assert sorted(finished) == sorted(e.message_id for e in sent)
+
+
+async def test_structural_argument_mismatch_stops_startup_naming_queue_and_argument(
+    infra: RunInfra, store: Store, channel: AbstractChannel
+) -> None:
+    queue = unique("demo.drift.")
+    await channel.declare_queue(
+        queue, durable=True, arguments={"x-queue-type": "quorum", "x-delivery-limit": 3}
+    )
+    subs = Subscriptions()
+
+    @subs.subscribe(queue, events=[f"{queue}.happened.v1"])
+    async def handle(delivery: Delivery) -> None:
+        return None
+
+    with pytest.raises(TopologyMismatchError) as caught:
+        async with serving(demo_app(demo_settings(infra, store), store, subs)):
+            pass
+    assert caught.value.name == queue
+    message = str(caught.value)
+    assert queue in message
+    assert "x-dead-letter-exchange" in message or "x-delivery-limit" in message
+    assert caught.value.argument in message
