@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
+from common.auth_dependencies import open_jwt_verifier
 from common.infrastructure import open_cache, open_database
 from common.messaging.dead_letters.router import dead_letters_router
 from common.messaging.lifecycle import open_messaging
@@ -26,7 +27,10 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         async with open_database(app, settings) as database, open_cache(app, settings) as cache:
             app.state.database = database
             app.state.cache = cache
-            async with open_messaging(app, settings, database, tables.messaging):
+            async with (
+                open_jwt_verifier(app, settings, cache),
+                open_messaging(app, settings, database, tables.messaging),
+            ):
                 yield
 
     return build_app(

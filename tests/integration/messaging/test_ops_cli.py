@@ -4,13 +4,10 @@ through a gateway-style admin prefix ``/v1/admin/<service>/...`` -> ``/v1/admin/
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 from aio_pika.abc import AbstractChannel
 from common.messaging.failures import PermanentError
 from common.messaging.subscriber import Delivery, Subscriptions
@@ -21,6 +18,7 @@ from typer.testing import CliRunner
 
 from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
+from tests.integration.messaging.http_server import http_server
 from tests.integration.messaging.service_app import demo_app, demo_settings
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
@@ -37,23 +35,6 @@ def gateway_prefix(service: str, upstream: FastAPI) -> Any:
         await upstream(scope, receive, send)
 
     return asgi
-
-
-@contextlib.asynccontextmanager
-async def http_server(asgi: Any) -> AsyncIterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(asgi, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-                await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def run_cli(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:

@@ -88,8 +88,12 @@ async def test_trace_survives_publish_consume_retry_and_replay(
             assert replay.json()["replayed"] == 1
             async with asyncio.timeout(20):
                 await succeeded.wait()
+            metrics = (await client.get("/metrics")).text
         consumer_spans = [s for s in spans.get_finished_spans() if s.name == f"{queue} process"]
 
+    for outcome in ("retried", "dead_lettered", "acked"):
+        assert f'messaging_consumed_total{{outcome="{outcome}",queue="{queue}"}} 1.0' in metrics
+    assert "messaging_outbox_published_total 1.0" in metrics
     assert [c.attempt for c in calls] == [0, 1, 0]
     assert calls[2].replay_count == 1
     assert len(consumer_spans) == 3

@@ -129,7 +129,7 @@ async def open_messaging(
             prefetch=settings.dlq_prefetch,
             metrics=metrics,
         )
-        relay = OutboxRelay(database.engine, tables.outbox, relay_config(settings))
+        relay = OutboxRelay(database.engine, tables.outbox, relay_config(settings), metrics)
         messaging = Messaging(
             settings=settings,
             tables=tables,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class MessagingMetrics:
@@ -30,5 +30,15 @@ class MessagingMetrics:
             "messaging_analytics_dropped_total",
             "Analytics events dropped (buffer full or broker away), by reason",
             ["reason"],
+            registry=registry,
+        )
+        self.outbox_published = Counter(
+            "messaging_outbox_published_total",
+            "Outbox rows published and confirmed by this replica's relay",
+            registry=registry,
+        )
+        self.outbox_lag = Gauge(
+            "messaging_outbox_oldest_pending_seconds",
+            "Age of the oldest outbox row not yet confirmed by RabbitMQ (0 when none)",
             registry=registry,
         )

@@ -41,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.messaging.broker_errors import BROKER_ERRORS
+from common.messaging.metrics import MessagingMetrics
 from common.messaging.outbox import notify_channel
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,18 @@ class RelayConfig:
 
 
 class OutboxRelay:
-    def __init__(self, engine: AsyncEngine, table: Table, config: RelayConfig) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        config: RelayConfig,
+        metrics: MessagingMetrics | None = None,
+    ) -> None:
         self.engine = engine
         self.table = table
         self.config = config
+        self.metrics = metrics or MessagingMetrics()
+        self._lag_at = 0.0
         self.published_total = 0
         self.connected = False
         self._wake = asyncio.Event()
@@ -99,7 +108,7 @@ class OutboxRelay:
             try:
                 await self._ensure_broker()
                 await self.pump()
-                await self._purge_sent()
+                await self._housekeeping()
             except SQLAlchemyError as exc:
                 logger.warning(
                     "outbox relay cannot reach Postgres; retrying",
@@ -191,6 +200,7 @@ class OutboxRelay:
                     },
                 )
         self.published_total += len(sent)
+        self.metrics.outbox_published.inc(len(sent))
         broker_failure = next((e for _, e in failed if _is_connection_error(e)), None)
         if broker_failure is not None:
             raise broker_failure
@@ -243,11 +253,17 @@ class OutboxRelay:
             self._exchanges[name] = exchange
         return exchange
 
-    async def _purge_sent(self) -> None:
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._purged_at < 60:
+    async def _housekeeping(self) -> None:
+        """Once a second: the outbox lag gauge; once a minute: purge sent rows past retention."""
+        now = asyncio.get_running_loop().time()
+        if now - self._lag_at >= 1:
+            self._lag_at = now
+            async with self.engine.connect() as conn:
+                lag = await conn.scalar(self._lag)
+            self.metrics.outbox_lag.set(float(lag or 0))
+        if now - self._purged_at < 60:
             return
-        self._purged_at = loop.time()
+        self._purged_at = now
         async with self.engine.begin() as conn:
             await conn.execute(self._purge, {"age": timedelta(hours=self.config.retention_hours)})
 
@@ -355,6 +371,9 @@ class OutboxRelay:
             .where(t.c.claim_token == bindparam("token"), t.c.sent_at.is_(None))
             .values(claimed_until=None, claim_token=None)
         )
+        self._lag = select(
+            func.coalesce(func.extract("epoch", now - func.min(t.c.created_at)), 0)
+        ).where(t.c.sent_at.is_(None))
         age = bindparam("age", type_=Interval())
         self._purge = delete(t).where(t.c.sent_at.isnot(None), t.c.sent_at < now - age)
 
