@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -33,8 +34,11 @@ class Cache:
 
 
 @asynccontextmanager
-async def open_database(app: FastAPI, settings: DatabaseSettings) -> AsyncIterator[Database]:
-    engine = make_engine(settings)
+async def open_database(
+    app: FastAPI, settings: DatabaseSettings, **engine_options: Any
+) -> AsyncIterator[Database]:
+    """``engine_options`` override ``make_engine``'s, e.g. ``pool_pre_ping=False``."""
+    engine = make_engine(settings, **engine_options)
     instrument_engine(engine)
     register_readiness_check(app, "postgres", database_check(engine))
     try:

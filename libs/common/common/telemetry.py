@@ -57,7 +57,11 @@ def _instrument_libraries() -> None:
 def instrument_fastapi(app: FastAPI) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # One server span per request: the per-ASGI-message "http receive"/"http send" child spans
+    # carry nothing an operator uses and cost about a tenth of a busy endpoint's CPU.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+    )
 
 
 def instrument_engine(engine: Any) -> None:

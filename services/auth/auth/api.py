@@ -19,7 +19,7 @@ router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def get_deps(request: Request) -> AuthDeps:
+async def get_deps(request: Request) -> AuthDeps:
     deps: AuthDeps = request.app.state.auth
     return deps
 
@@ -27,8 +27,10 @@ def get_deps(request: Request) -> AuthDeps:
 Deps = Annotated[AuthDeps, Depends(get_deps)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The client IP, only from the gateway's trusted header (it strips incoming copies).
+
+    ``async`` like every dependency here: FastAPI runs a sync dependency in a thread pool.
 
     IPv6 addresses are bucketed by /64 (one subscriber); requests without the header (not
     through the gateway) share one bucket.

@@ -254,7 +254,14 @@ async def _resolve_not_found(
     status = await deps.otp.challenge_status(challenge_id)
     if status == "approved":
         return OtpAlreadyUsedError("This code was already used.", challenge_id=challenge_id)
-    if status is None or attempt.remaining_ms <= _PROVIDER_EXPIRY_MARGIN_MS:
+    if status == "exhausted":  # a concurrent guess closed it and cancelled the verification
+        return OtpMaxAttemptsError(
+            "Too many incorrect codes. Request a new code.",
+            retry_after=max(1.0, await deps.otp.cooldown_seconds(attempt.phone_hash)),
+            attempts_remaining=0,
+            challenge_id=challenge_id,
+        )
+    if status in (None, "spent") or attempt.remaining_ms <= _PROVIDER_EXPIRY_MARGIN_MS:
         return OtpExpiredError(
             "This code has expired. Request a new one.", challenge_id=challenge_id
         )

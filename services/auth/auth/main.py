@@ -31,7 +31,11 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_database(app, settings) as database, open_cache(app, settings) as cache:
+        # No pre-ping round trip per checkout on the sign-in hot path: a connection broken by
+        # a database restart fails one request with 503 and the pool discards it; recycling
+        # bounds connection age.
+        database_cm = open_database(app, settings, pool_pre_ping=False, pool_recycle=1800)
+        async with database_cm as database, open_cache(app, settings) as cache:
             app.state.database = database
             app.state.cache = cache
             otp = OtpState(cache.client, cache.keys, otp_limits(settings))

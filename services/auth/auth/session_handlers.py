@@ -115,7 +115,9 @@ async def open_session(
         token_expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
     try:
-        async with deps.database.engine.begin() as conn:
+        # One statement, atomic on its own: run it in autocommit (no BEGIN/COMMIT round trips).
+        async with deps.database.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             user = await repo.open_session_for_phone(conn, new)
         if user is None:
             async with deps.database.sessions.begin() as session:

@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import AuthClient, problem, random_phone, sign_in
+from tests.integration.auth.conftest import (
+    AuthClient,
+    SettingsFactory,
+    problem,
+    random_phone,
+    running,
+    sign_in,
+)
 
 
 async def _outbox(auth: AuthClient, message_type: str, user_id: str) -> list[dict[str, Any]]:
@@ -132,3 +139,27 @@ async def test_admin_diagnostics_show_config_without_secrets(
     text_body = resp.text
     for secret in (fake_twilio.config.api_key_secret, fake_twilio.verify_service_sid):
         assert secret not in text_body
+
+
+async def test_diagnostics_report_whether_twilio_accepts_the_verify_service(
+    auth_settings: SettingsFactory, fake_twilio: TwilioControl
+) -> None:
+    for service_sid, accepted in (
+        (fake_twilio.verify_service_sid, True),
+        ("VA" + "e" * 32, False),
+    ):
+        async with running(auth_settings(twilio_verify_service_sid=service_sid)) as auth:
+            # Signing in needs a working Verify service; mint the admin token directly.
+            deps = auth.deps
+            token = deps.keyset.sign_access_token(
+                user_id=uuid.uuid4(),
+                session_id=uuid.uuid4().hex,
+                role="admin",
+                issuer=deps.settings.jwt_issuer,
+                audience=deps.settings.jwt_audience,
+                ttl_seconds=60,
+            ).token
+            body = (await auth.get("/v1/admin/otp/diagnostics", token=token)).json()
+            assert body["provider_details"]["service_accepted"] is accepted
+            if not accepted:
+                assert body["provider_details"]["probe_error_code"] == 20404
