@@ -40,6 +40,7 @@ HOP_BY_HOP = (
 _REQUEST_ACTIONS: dict[bytes, int] = {
     **dict.fromkeys(HOP_BY_HOP, _DROP),
     b"host": _DROP,
+    b"expect": _DROP,  # 100-continue is settled between the client and the gateway
     b"forwarded": _DROP,
     b"x-forwarded-host": _DROP,
     b"x-forwarded-proto": _DROP,

@@ -10,12 +10,14 @@ then one aiohttp request to the upstream with both bodies streamed.
 from __future__ import annotations
 
 import logging
+import re
 import time
+from random import getrandbits
 
 from common.errors import AppError, TooManyRequests
 from common.jwt_verification import InsufficientScopeError
 from common.rate_limit import RateLimitResult
-from common.request_context import accept_or_new_request_id, request_id_var
+from common.request_context import request_id_var
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.client_ip import ClientIpResolver
@@ -39,6 +41,7 @@ from gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)
 
+_VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ADMIN_ROLE = "admin"
 
@@ -76,9 +79,7 @@ class GatewayProxy:
             await self.fallback(scope, receive, send)
             return
         incoming = read_request_headers(scope["headers"])
-        request_id = accept_or_new_request_id(
-            incoming.request_id.decode("latin-1") if incoming.request_id else None
-        )
+        request_id = _request_id(incoming.request_id)
         token = request_id_var.set(request_id)
         extra: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode("latin-1"))]
         origin = incoming.origin
@@ -187,3 +188,10 @@ def _rate_limited(verdict: RateLimitResult) -> AppError:
         retry_after=verdict.retry_after_seconds,
         limit=verdict.refused_by,
     )
+
+
+def _request_id(candidate: bytes | None) -> str:
+    """The client's ``X-Request-Id`` when well formed, else a new one (32 hex digits)."""
+    if candidate is not None and _VALID_REQUEST_ID.match(candidate):
+        return candidate.decode("latin-1")
+    return f"{getrandbits(128):032x}"
