@@ -46,4 +46,6 @@ async def test_payments_dead_letters_are_admin_only(infra: RunInfra) -> None:
                 url, headers={"Authorization": f"Bearer {keys.mint(role='admin')}"}
             )
             assert admin.status_code == 200, admin.text
-            assert admin.json() == {"total": 0, "limit": 50, "offset": 0, "items": []}
+            body = admin.json()
+            assert body["limit"] == 50 and body["offset"] == 0
+            assert body["total"] == len(body["items"])  # other tests may have parked some

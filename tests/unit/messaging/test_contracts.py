@@ -57,3 +57,15 @@ def test_a_producer_publishes_only_what_it_declares() -> None:
     contracts.check(ThingHappenedV1(thing="x"))
     with pytest.raises(UnknownContractError, match="does not declare"):
         contracts.check(DoThingV2(thing="x"))
+
+
+def test_follow_up_keeps_correlation_and_sets_causation() -> None:
+    from common.messaging.subscriber import make_delivery
+
+    envelope = Envelope(type="demo.thing.happened.v1", producer="demo", correlation_id="req-1")
+    delivery = make_delivery(envelope.to_bytes(), {"x-retry-attempt": 2}, "demo.q", None)
+    assert delivery.attempt == 2
+    assert delivery.follow_up() == {
+        "correlation_id": "req-1",
+        "causation_id": str(envelope.message_id),
+    }

@@ -71,6 +71,8 @@ class OutboxRelay:
         self.table = table
         self.config = config
         self.metrics = metrics or MessagingMetrics()
+        # claim and mark-sent are single statements: no BEGIN/COMMIT round trips around them
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._lag_at = 0.0
         self.published_total = 0
         self.connected = False
@@ -163,7 +165,7 @@ class OutboxRelay:
 
     async def _claim_batch(self) -> tuple[uuid.UUID, Sequence[Any]]:
         token = uuid.uuid4()
-        async with self.engine.begin() as conn:
+        async with self._single.connect() as conn:
             rows = (
                 await conn.execute(self._claim, {"token": token, "limit": self.config.batch_size})
             ).all()
@@ -185,20 +187,11 @@ class OutboxRelay:
         failed = [
             (row.id, error) for row, error in zip(rows, results, strict=True) if error is not None
         ]
-        async with self.engine.begin() as conn:
-            if sent:
+        if sent:
+            async with self._single.connect() as conn:
                 await conn.execute(self._mark_sent, {"ids": sent, "token": token})
-            for row_id, error in failed:
-                retryable = _is_connection_error(error)
-                await conn.execute(
-                    self._release,
-                    {
-                        "row_id": row_id,
-                        "token": token,
-                        "error": f"{type(error).__name__}: {error}"[:1000],
-                        "delay": timedelta(seconds=0 if retryable else 5 + random.random() * 5),
-                    },
-                )
+        if failed:
+            await self._release_failed(token, failed)
         self.published_total += len(sent)
         self.metrics.outbox_published.inc(len(sent))
         broker_failure = next((e for _, e in failed if _is_connection_error(e)), None)
@@ -210,6 +203,24 @@ class OutboxRelay:
                 extra={"outbox_id": row_id, "error": f"{type(error).__name__}: {error}"[:300]},
             )
         return len(sent)
+
+    async def _release_failed(
+        self, token: uuid.UUID, failed: list[tuple[int, BaseException]]
+    ) -> None:
+        """Unclaims rows RabbitMQ did not confirm: at once after a connection failure, after a
+        randomized pause for a refused (returned / nacked) message."""
+        async with self.engine.begin() as conn:
+            for row_id, error in failed:
+                retryable = _is_connection_error(error)
+                await conn.execute(
+                    self._release,
+                    {
+                        "row_id": row_id,
+                        "token": token,
+                        "error": f"{type(error).__name__}: {error}"[:1000],
+                        "delay": timedelta(seconds=0 if retryable else 5 + random.random() * 5),
+                    },
+                )
 
     async def _publish_batch(self, rows: Sequence[Any]) -> list[BaseException | None]:
         channel = self._channel

@@ -11,7 +11,8 @@ In a service's ``consumers.py`` (decode -> call a handler; no SQL, no commit)::
 
 The handler gets a :class:`Delivery`: the envelope, the consumer name (the queue: use it with the
 inbox), the attempt number and ``state`` (the app's state, where the lifespan put its deps).
-Raise to fail: the failure middleware classifies and routes the message.
+Raise to fail: the failure middleware classifies and routes the message. A handler that
+publishes in turn passes ``**delivery.follow_up()`` to ``Outbox.add`` (correlation, causation).
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class Delivery:
     @property
     def message_id(self) -> uuid.UUID:
         return self.envelope.message_id
+
+    def follow_up(self) -> dict[str, str | None]:
+        """Keyword arguments for ``Outbox.add`` of a message this one causes: the same
+        correlation id (the originating request), causation = this message."""
+        return {
+            "correlation_id": self.envelope.correlation_id,
+            "causation_id": str(self.envelope.message_id),
+        }
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
