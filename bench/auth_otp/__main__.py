@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -138,8 +139,11 @@ def cpu_seconds(pid: int) -> float:
 
 def profile(pid: int, path: str) -> subprocess.Popen[bytes]:
     """py-spy samples the auth worker during the c=50 run (collapsed stacks in ``path``)."""
+    exe = shutil.which("py-spy")
+    if exe is None:
+        raise SystemExit("--profile needs py-spy: uv pip install py-spy")
     return subprocess.Popen(
-        ["py-spy", "record", "-p", str(pid), "-o", path, "--format", "raw", "-r", "200"],
+        [exe, "record", "-p", str(pid), "-o", path, "--format", "raw", "-r", "200"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from auth.twilio_verify import TwilioVerifyProvider
+
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import AuthClient, random_phone, sign_in
+from tests.integration.auth.conftest import (
+    AuthClient,
+    SettingsFactory,
+    random_phone,
+    running,
+    sign_in,
+)
 
 
 async def test_sign_in_me_refresh_logout(auth: AuthClient, fake_twilio: TwilioControl) -> None:
@@ -24,3 +35,16 @@ async def test_sign_in_me_refresh_logout(auth: AuthClient, fake_twilio: TwilioCo
     me = await auth.get("/v1/auth/me", token=refreshed.json()["access_token"])
     assert me.status_code == 401
     assert me.json()["code"] == "session_revoked"
+
+
+async def test_startup_logs_the_provider_and_shutdown_closes_the_twilio_client(
+    auth_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="auth.main")
+    async with running(auth_settings()) as auth:
+        provider = auth.deps.provider
+        assert isinstance(provider, TwilioVerifyProvider)
+        session = provider._client.http_client.session
+        assert not session.closed
+    assert session.closed
+    assert "otp provider active: twilio_verify" in caplog.text
