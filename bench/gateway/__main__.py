@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -194,7 +195,7 @@ def run_layout(args: argparse.Namespace, layout: str, redis_url: str) -> None:
             "gateway.main:create_app", ports["gateway"], "--factory", "--no-proxy-headers",
             "--no-server-header",
         )  # fmt: skip
-        stack.enter_context(
+        gateway = stack.enter_context(
             _process(
                 "gateway",
                 gateway_argv,
@@ -216,10 +217,30 @@ def run_layout(args: argparse.Namespace, layout: str, redis_url: str) -> None:
         for name, (url, headers) in targets.items():
             _wrk(url, 50, args.warmup, load_cpu, headers)
             for conns, seconds in ((1, args.seconds_c1), (50, args.seconds)):
+                spy = None
+                if args.profile and name.startswith("gateway") and conns == 50:
+                    spy = _start_profiler(args.profile, f"{layout}-{name}", gateway.pid, seconds)
                 figures = parse_wrk(_wrk(url, conns, seconds, load_cpu, headers))
+                if spy is not None:
+                    spy.wait(timeout=seconds + 30)
                 results[(name, conns)] = figures
                 emit(BENCH, f"{name}_c{conns}", layout=layout, connections=conns, **figures)
         _emit_ratios(layout, results)
+
+
+def _start_profiler(
+    folder: str, label: str, pid: int, seconds: float
+) -> subprocess.Popen[bytes] | None:
+    """py-spy collapsed stacks of the gateway during a c=50 run (``--profile DIR``)."""
+    exe = shutil.which("py-spy")
+    if exe is None:
+        sys.stderr.write("--profile needs py-spy on PATH (e.g. `uv tool install py-spy`)\n")
+        return None
+    out = Path(folder) / f"gateway-{label}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    argv = [exe, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw",
+            "-o", str(out), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _emit_ratios(layout: str, results: dict[tuple[str, int], dict[str, Any]]) -> None:
@@ -254,6 +275,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--pin", action="store_true", help="also run the pinned layout")
     parser.add_argument("--only-pinned", action="store_true")
+    parser.add_argument("--profile", help="directory for py-spy stacks of the gateway c=50 runs")
     args = parser.parse_args()
     missing = missing_tools()
     if missing:
@@ -275,4 +297,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Under `make bench` (runpy) a failure must not stop the benchmarks that follow.
+    if status and Path(sys.argv[0]).resolve() == Path(__file__).resolve():
+        sys.exit(status)

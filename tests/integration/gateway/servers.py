@@ -183,6 +183,9 @@ def gateway_settings(infra: RunInfra, **overrides: Any) -> GatewaySettings:
         "redis_url": infra.redis_url,
         "log_json": True,
         "readiness_timeout_seconds": 1.0,
+        # The gateway's GC tuning (freeze + a high threshold) is for its own process; here it
+        # would run inside pytest's and shift when other tests' garbage is collected.
+        "gc_gen0_threshold": 0,
         **overrides,
     }
     return GatewaySettings(**values)
