@@ -88,10 +88,16 @@ async def closed_loop(
 
 
 async def verify_scenario(
-    session: aiohttp.ClientSession, stack: Stack, numbers: list[str], concurrency: int
+    session: aiohttp.ClientSession,
+    stack: Stack,
+    numbers: list[str],
+    concurrency: int,
+    profile_path: str | None = None,
 ) -> dict[str, Any]:
+    # Challenges are started before the measured (and profiled) window.
     pairs = await prepare(session, stack, numbers)
     url = f"{stack.auth_url}/v1/auth/otp/verify"
+    profiler = profile(stack.auth_pid, profile_path) if profile_path else None
     cpu_before = cpu_seconds(stack.auth_pid)
 
     async def call(index: int) -> int:
@@ -103,6 +109,9 @@ async def verify_scenario(
 
     figures = await closed_loop(concurrency, len(pairs), call)
     cpu_ms = (cpu_seconds(stack.auth_pid) - cpu_before) * 1000 / len(pairs)
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait()
     # CPU the auth worker spent per verify: 1000 / this is its one-core ceiling in req/s,
     # whatever else the machine's cores were busy with.
     figures["server_cpu_ms_per_request"] = round(cpu_ms, 3)
@@ -160,11 +169,7 @@ async def main(args: argparse.Namespace) -> None:
         c1 = await verify_scenario(session, stack, users[: args.single], 1)
         emit(BENCH, "verify_existing_user_c1", **c1)
         await asyncio.sleep(1.1)
-        profiler = profile(stack.auth_pid, args.profile) if args.profile else None
-        c50 = await verify_scenario(session, stack, users, 50)
-        if profiler is not None:
-            profiler.send_signal(signal.SIGINT)
-            profiler.wait()
+        c50 = await verify_scenario(session, stack, users, 50, args.profile)
         emit(BENCH, "verify_existing_user_c50", **c50)
 
         health = f"{stack.auth_url}/healthz"
