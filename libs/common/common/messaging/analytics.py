@@ -20,6 +20,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 
 from common.messaging import headers as h
 from common.messaging.broker_errors import BROKER_ERRORS
+from common.messaging.connecting import connect_plain
 from common.messaging.contracts import Contracts, Event
 from common.messaging.envelope import Envelope
 from common.messaging.metrics import MessagingMetrics
@@ -137,7 +138,7 @@ class AnalyticsPublisher:
     async def _connect(self) -> AbstractExchange:
         if self._exchange is not None and self._channel is not None and not self._channel.is_closed:
             return self._exchange
-        self._connection = await aio_pika.connect(self.amqp_url, timeout=self.publish_timeout_s)
+        self._connection = await connect_plain(self.amqp_url, timeout_s=self.publish_timeout_s)
         self._channel = await self._connection.channel(publisher_confirms=False)
         self._exchange = await self._channel.get_exchange(EVENTS_EXCHANGE, ensure=False)
         return self._exchange

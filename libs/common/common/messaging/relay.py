@@ -41,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.messaging.broker_errors import BROKER_ERRORS
+from common.messaging.connecting import connect_plain
 from common.messaging.metrics import MessagingMetrics
 from common.messaging.outbox import notify_channel
 
@@ -283,8 +284,8 @@ class OutboxRelay:
         if self._channel is not None and not self._channel.is_closed:
             return
         await self._close_broker()
-        self._connection = await aio_pika.connect(
-            self.config.amqp_url, timeout=self.config.publish_timeout_seconds
+        self._connection = await connect_plain(
+            self.config.amqp_url, timeout_s=self.config.publish_timeout_seconds
         )
         self._channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True
