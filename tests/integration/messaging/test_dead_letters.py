@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from aio_pika.abc import AbstractChannel
+from common.messaging.dead_letters.repository import DeadLetterRepository
+from common.messaging.dead_letters.selection import Status
 from common.messaging.failures import PermanentError
 from common.messaging.subscriber import Delivery, Subscriptions
 
@@ -168,7 +171,12 @@ async def test_archive_restore_notes_and_problem_responses(
             f"{API}/replay", json={"filter": {"status": "unresolved"}}, headers=auth
         )
         assert empty.status_code == 400 and empty.json()["code"] == "validation_failed"
-        both = await client.post(
+        both_kinds = await client.post(
             f"{API}/replay", json={"ids": [1], "filter": {"queue": queue}}, headers=auth
         )
-        assert both.status_code == 400
+        assert both_kinds.status_code == 400
+
+    repository = DeadLetterRepository(store.engine, store.tables.failed_messages)
+    assert await repository.purge_settled(older_than=timedelta(0)) == 0  # unresolved: kept
+    await repository.set_status([row["id"]], from_=Status.UNRESOLVED, to=Status.ARCHIVED)
+    assert await repository.purge_settled(older_than=timedelta(0)) == 1  # archived: retention

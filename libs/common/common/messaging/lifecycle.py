@@ -168,7 +168,7 @@ async def open_messaging(
         stack.push_async_callback(ingester.stop)
         await consumers.start()
         stack.push_async_callback(consumers.stop)  # first to stop: handlers finish
-        purge = asyncio.create_task(_purge_inbox(messaging, database), name="inbox-purge")
+        purge = asyncio.create_task(_retention(messaging, database), name="messaging-retention")
         stack.push_async_callback(_cancel, purge)
 
         check = ConsumerCheck(connection, [q.name for q in queues])
@@ -177,14 +177,21 @@ async def open_messaging(
         yield messaging
 
 
-async def _purge_inbox(messaging: Messaging, database: Database) -> None:
-    age = timedelta(days=messaging.settings.inbox_retention_days)
+async def _retention(messaging: Messaging, database: Database) -> None:
+    """Hourly, in every replica (idempotent deletes): inbox rows past INBOX_RETENTION_DAYS,
+    resolved and archived dead letters past DEAD_LETTER_RETENTION_DAYS."""
+    settings = messaging.settings
     while True:
         try:
             async with database.engine.begin() as conn:
-                await messaging.inbox.purge(conn, older_than=age)
+                await messaging.inbox.purge(
+                    conn, older_than=timedelta(days=settings.inbox_retention_days)
+                )
+            await messaging.dead_letters.repository.purge_settled(
+                older_than=timedelta(days=settings.dead_letter_retention_days)
+            )
         except SQLAlchemyError as exc:
-            logger.warning("inbox purge failed", extra={"error": type(exc).__name__})
+            logger.warning("messaging retention failed", extra={"error": type(exc).__name__})
         await asyncio.sleep(3600)
 
 

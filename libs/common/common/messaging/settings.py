@@ -40,6 +40,7 @@ class MessagingSettings(BrokerSettings):
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     outbox_retention_hours: float = Field(default=24.0, gt=0)
     inbox_retention_days: float = Field(default=30.0, gt=0)
+    dead_letter_retention_days: float = Field(default=90.0, gt=0)
     publish_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     dlq_prefetch: int = Field(default=50, ge=1, le=1000)
     replay_rate_per_second: float = Field(default=50.0, gt=0, le=10_000)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -163,3 +163,15 @@ class DeadLetterRepository:
                 )
             )
             return bool(result.rowcount)
+
+    async def purge_settled(self, *, older_than: timedelta) -> int:
+        """Deletes resolved and archived rows not touched for ``older_than``."""
+        t = self.table
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(t).where(
+                    t.c.status.in_([Status.RESOLVED.value, Status.ARCHIVED.value]),
+                    t.c.updated_at < func.now() - older_than,
+                )
+            )
+            return int(result.rowcount or 0)
