@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic_settings import BaseSettings
-
 from auth.settings import AuthSettings
 from gateway.settings import GatewaySettings
 from notifications.settings import NotificationsSettings
 from payments.settings import PaymentsSettings
+from pydantic_settings import BaseSettings
 from sessions.settings import SessionsSettings
 
 ROOT = Path(__file__).resolve().parents[2]
