@@ -146,10 +146,10 @@ def _gateway_env(upstream: str, redis_url: str) -> dict[str, str]:
     }
 
 
-def _uvicorn(target: str, port: int, *extra: str) -> list[str]:
+def _uvicorn(target: str, port: int, *extra: str, http: str = "httptools") -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-        "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+        "--no-access-log", "--loop", "uvloop", "--http", http, "--log-level", "warning",
         *extra,
     ]  # fmt: skip
 
@@ -193,7 +193,7 @@ def run_layout(args: argparse.Namespace, layout: str, redis_url: str) -> None:
         )
         gateway_argv = _uvicorn(
             "gateway.main:create_app", ports["gateway"], "--factory", "--no-proxy-headers",
-            "--no-server-header",
+            "--no-server-header", http="gateway.http_protocol:GatewayHttpProtocol",
         )  # fmt: skip
         gateway = stack.enter_context(
             _process(

@@ -70,6 +70,7 @@ def stack_children(
             if name == "gateway":
                 # The gateway alone decides which client address to believe (TRUSTED_PROXIES).
                 argv += ["--no-proxy-headers", "--no-server-header"]
+                argv += ["--http", "gateway.http_protocol:GatewayHttpProtocol"]
         env = {**os.environ, **process_env(name, ports, infrastructure)}
         children.append(Child(name=name, argv=argv, env=env, port=ports[name]))
     return children

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class JwtVerificationSettings(BaseSettings):
     """Where the auth service's public keys live and which tokens this service accepts."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     jwks_url: str = "http://127.0.0.1:8001/v1/auth/jwks.json"
     jwt_issuer: str = "https://auth.nerava.app"

@@ -40,7 +40,9 @@ _CONNECTION_SETTINGS = ("database_url", "redis_url", "rabbitmq_url")
 class ServiceSettings(BaseSettings):
     """Settings shared by every service. Environment variables use the field names in upper case."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, validate_default=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, validate_default=True, hide_input_in_errors=True
+    )
 
     env: Environment
     service_name: str = "service"
@@ -78,7 +80,7 @@ class ServiceSettings(BaseSettings):
 class DatabaseSettings(BaseSettings):
     """Mixin for services that own a Postgres schema."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/nerava"
     db_schema: str = "public"
@@ -90,7 +92,7 @@ class DatabaseSettings(BaseSettings):
 class RedisSettings(BaseSettings):
     """Mixin for services that use Redis."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = "nerava"
@@ -100,6 +102,6 @@ class RedisSettings(BaseSettings):
 class BrokerSettings(BaseSettings):
     """Mixin for services connected to RabbitMQ."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"

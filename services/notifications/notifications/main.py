@@ -9,10 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
-from common.auth_dependencies import open_jwt_verifier
-from common.infrastructure import open_cache, open_database
 from common.messaging.dead_letters.router import dead_letters_router
-from common.messaging.lifecycle import open_messaging
+from common.service_app import lazy_app, open_service_infrastructure
 from fastapi import FastAPI
 
 from notifications import tables
@@ -24,28 +22,12 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_database(app, settings) as database, open_cache(app, settings) as cache:
-            app.state.database = database
-            app.state.cache = cache
-            async with (
-                open_jwt_verifier(app, settings, cache),
-                open_messaging(app, settings, database, tables.messaging),
-            ):
-                yield
+        async with open_service_infrastructure(app, settings, tables.messaging):
+            yield
 
     return build_app(
         settings, title="Nerava notifications", lifespan=lifespan, routers=[dead_letters_router()]
     )
 
 
-_app: FastAPI | None = None
-
-
-def __getattr__(name: str) -> FastAPI:
-    """``notifications.main.app`` builds the app from the environment on first access."""
-    global _app
-    if name != "app":
-        raise AttributeError(name)
-    if _app is None:
-        _app = create_app()
-    return _app
+__getattr__ = lazy_app(create_app)

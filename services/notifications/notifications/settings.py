@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from common.jwt_settings import JwtVerificationSettings
-from common.messaging.settings import MessagingSettings
-from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
+from common.service_app import ConnectedServiceSettings
 
 
-class NotificationsSettings(
-    ServiceSettings,
-    DatabaseSettings,
-    RedisSettings,
-    MessagingSettings,
-    JwtVerificationSettings,
-):
+class NotificationsSettings(ConnectedServiceSettings):
     service_name: str = "notifications"
     http_port: int = 8003
     db_schema: str = "notifications"

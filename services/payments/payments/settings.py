@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from common.jwt_settings import JwtVerificationSettings
-from common.messaging.settings import MessagingSettings
-from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
+from common.service_app import ConnectedServiceSettings
 
 
-class PaymentsSettings(
-    ServiceSettings,
-    DatabaseSettings,
-    RedisSettings,
-    MessagingSettings,
-    JwtVerificationSettings,
-):
+class PaymentsSettings(ConnectedServiceSettings):
     service_name: str = "payments"
     http_port: int = 8004
     db_schema: str = "payments"

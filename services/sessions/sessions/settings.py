@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from common.jwt_settings import JwtVerificationSettings
-from common.messaging.settings import MessagingSettings
-from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
+from common.service_app import ConnectedServiceSettings
 
 
-class SessionsSettings(
-    ServiceSettings,
-    DatabaseSettings,
-    RedisSettings,
-    MessagingSettings,
-    JwtVerificationSettings,
-):
+class SessionsSettings(ConnectedServiceSettings):
     service_name: str = "sessions"
     http_port: int = 8002
     db_schema: str = "sessions"

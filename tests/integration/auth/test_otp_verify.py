@@ -202,9 +202,9 @@ async def test_twilio_outage_is_503_and_never_costs_an_attempt(
 async def test_twilio_timeout_on_check_is_503_and_not_counted(
     auth_settings: SettingsFactory, fake_twilio: TwilioControl
 ) -> None:
-    async with running(auth_settings(twilio_timeout_seconds=0.3)) as auth:
+    async with running(auth_settings(twilio_timeout_seconds=1.0)) as auth:
         _, challenge, code = await _started(auth, fake_twilio)
-        await fake_twilio.add_latency("verification_checks.create", seconds=2)
+        await fake_twilio.add_latency("verification_checks.create", seconds=3)
         problem(await auth.verify(challenge, code), 503, "otp_provider_unavailable")
         attempts = await auth.deps.otp._client.hget(auth.deps.otp.challenge_key(challenge), "att")
         assert int(attempts) == 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from gateway.http_protocol import GatewayHttpProtocol
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from starlette.applications import Starlette
@@ -143,9 +144,10 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[Running]:
+async def serve(app: ASGIApp, *, http: Any = "auto") -> AsyncIterator[Running]:
     config = uvicorn.Config(
         app,
+        http=http,
         host="127.0.0.1",
         port=0,
         log_level="warning",
@@ -193,5 +195,6 @@ def gateway_settings(infra: RunInfra, **overrides: Any) -> GatewaySettings:
 
 @contextlib.asynccontextmanager
 async def gateway_server(settings: GatewaySettings) -> AsyncIterator[Running]:
-    async with serve(create_app(settings)) as running:
+    # As deployed: uvicorn with the gateway's coalescing httptools protocol.
+    async with serve(create_app(settings), http=GatewayHttpProtocol) as running:
         yield running

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -166,3 +168,38 @@ async def test_body_over_the_limit_is_refused_with_413(gateway_stack: StackFacto
         ok = await stack.client.post(PUBLIC, content=_chunks(b"y" * 1024 * 1024, 64 * 1024))
         assert ok.status_code == 200
         assert ok.json()["length"] == 1024 * 1024
+
+
+async def test_connection_close_and_http10_get_the_whole_response(
+    gateway_stack: StackFactory,
+) -> None:
+    async with gateway_stack() as stack:
+        for request in (
+            b"GET /v1/webhooks/stripe HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+            b"GET /v1/webhooks/stripe HTTP/1.0\r\nHost: gw\r\n\r\n",
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.port)
+            writer.write(request)
+            await writer.drain()
+            raw = await reader.read()  # until the gateway closes the connection
+            writer.close()
+            await writer.wait_closed()
+            head, _, body = raw.partition(b"\r\n\r\n")
+            assert head.split(b"\r\n")[0].endswith(b"200 OK"), head
+            assert json.loads(body)["upstream"] == "payments"
+
+
+async def test_pipelined_requests_on_one_connection(gateway_stack: StackFactory) -> None:
+    async with gateway_stack() as stack:
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.port)
+        one = b"GET /v1/webhooks/stripe/%d HTTP/1.1\r\nHost: gw\r\n\r\n"
+        writer.write(
+            one % 1 + one % 2 + (one % 3).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        )
+        await writer.drain()
+        raw = await reader.read()
+        writer.close()
+        await writer.wait_closed()
+        assert raw.count(b"HTTP/1.1 200 OK") == 3
+        paths = [r.path for r in stack.upstreams["payments"].received[-3:]]
+        assert paths == ["/v1/webhooks/stripe/1", "/v1/webhooks/stripe/2", "/v1/webhooks/stripe/3"]

@@ -18,9 +18,9 @@ def _closed_port() -> int:
 
 
 async def test_slow_upstream_is_504_upstream_timeout(gateway_stack: StackFactory) -> None:
-    timeouts = {"payments": UpstreamTimeouts(connect_seconds=1, read_seconds=0.3)}
+    timeouts = {"payments": UpstreamTimeouts(connect_seconds=1, read_seconds=1.0)}
     async with gateway_stack(upstream_timeouts=timeouts) as stack:
-        resp = await stack.client.get(PUBLIC, params={"sleep": 2})
+        resp = await stack.client.get(PUBLIC, params={"sleep": 3})
         assert resp.status_code == 504
         assert resp.headers["content-type"] == "application/problem+json"
         body = resp.json()

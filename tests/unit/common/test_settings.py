@@ -61,3 +61,12 @@ def test_deployed_env_requires_explicit_connections_and_no_guest_account() -> No
         rabbitmq_url="amqp://svc:pw@mq:5672/nerava",
     )
     assert settings.env is Environment.PROD
+
+
+def test_startup_refusal_never_echoes_the_input_values() -> None:
+    secret = "amqp://svc:hunter2-very-secret@mq:5672/nerava"
+    with pytest.raises(ValidationError) as caught:
+        _Connected(env=Environment.PROD, rabbitmq_url=secret)
+    message = str(caught.value)
+    assert "OTLP_ENDPOINT" in message
+    assert "hunter2" not in message

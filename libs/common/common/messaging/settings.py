@@ -23,7 +23,7 @@ DEFAULT_TIERS = ["5s", "30s", "2m", "10m", "30m", "2h"]
 class MessagingSettings(BrokerSettings):
     """Mixin for services that publish through an outbox and consume work queues."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     service_name: str = "service"
     retry_tiers: list[str] = Field(default_factory=lambda: list(DEFAULT_TIERS))
