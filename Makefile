@@ -7,13 +7,14 @@ export UV_PYTHON_PREFERENCE := only-system
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help setup services lint format typecheck contracts pytest test migrate run compose-check bench
+.PHONY: help setup services lint format typecheck contracts pytest test migrate run promote compose-check bench
 
 help:
 	@echo "make run     start the whole system locally (gateway on :8000)"
 	@echo "make test    lint, types, import contracts and every test against real servers"
 	@echo "make migrate apply every service's migrations (DATABASE_URL, default local db)"
 	@echo "make bench   run the benchmarks under bench/ (prints JSON figures)"
+	@echo "make promote PHONE=+1... ROLE=admin   give a local user a role (merchant, admin)"
 
 setup:
 	@$(UV) sync --locked --all-packages --quiet
@@ -46,6 +47,9 @@ migrate: setup services
 run: setup services
 	$(RUN) python -m deploy.local.migrate
 	$(RUN) python -m deploy.local.stack
+
+promote: setup services
+	$(RUN) python -m deploy.local.auth_manage promote --phone "$(PHONE)" --role "$(ROLE)"
 
 compose-check:
 	$(RUN) python -m deploy.local.compose_check
