@@ -162,73 +162,51 @@ def replay_command(
     )
 
 
-def archive_command(
-    service: Service,
-    ids: Ids = None,
-    api: Api = DEFAULT_API,
-    token: Token = None,
-    group_by: GroupByOpt = None,
-    group_key: GroupKey = None,
-    queue: Queue = None,
-    message_type: MsgType = None,
-    exception_type: ExcType = None,
-    fingerprint: Fingerprint = None,
-    kind: Kind = None,
-    batch: Batch = 200,
-    yes: Yes = False,
-    as_json: AsJson = False,
-) -> None:
-    """Archive unresolved failed messages (kept, hidden from the unresolved list)."""
-    filters = build_filters(
-        None, queue, message_type, exception_type, fingerprint, kind, None, None
-    )
-    _bulk(
-        "archive",
-        service,
-        api,
-        token,
-        ids,
-        group_by,
-        group_key,
-        filters,
-        "unresolved",
-        batch,
-        yes,
-        as_json,
-    )
+def _status_change_command(verb: str, from_status: str, doc: str) -> Callable[..., None]:
+    """A command that moves a selection of failed messages out of ``from_status``."""
+
+    def command(
+        service: Service,
+        ids: Ids = None,
+        api: Api = DEFAULT_API,
+        token: Token = None,
+        group_by: GroupByOpt = None,
+        group_key: GroupKey = None,
+        queue: Queue = None,
+        message_type: MsgType = None,
+        exception_type: ExcType = None,
+        fingerprint: Fingerprint = None,
+        kind: Kind = None,
+        batch: Batch = 200,
+        yes: Yes = False,
+        as_json: AsJson = False,
+    ) -> None:
+        filters = build_filters(
+            None, queue, message_type, exception_type, fingerprint, kind, None, None
+        )
+        _bulk(
+            verb,
+            service,
+            api,
+            token,
+            ids,
+            group_by,
+            group_key,
+            filters,
+            from_status,
+            batch,
+            yes,
+            as_json,
+        )
+
+    command.__name__ = f"{verb}_command"
+    command.__doc__ = doc
+    return command
 
 
-def restore_command(
-    service: Service,
-    ids: Ids = None,
-    api: Api = DEFAULT_API,
-    token: Token = None,
-    group_by: GroupByOpt = None,
-    group_key: GroupKey = None,
-    queue: Queue = None,
-    message_type: MsgType = None,
-    exception_type: ExcType = None,
-    fingerprint: Fingerprint = None,
-    kind: Kind = None,
-    batch: Batch = 200,
-    yes: Yes = False,
-    as_json: AsJson = False,
-) -> None:
-    """Bring archived failed messages back to unresolved."""
-    filters = build_filters(
-        None, queue, message_type, exception_type, fingerprint, kind, None, None
-    )
-    _bulk(
-        "restore",
-        service,
-        api,
-        token,
-        ids,
-        group_by,
-        group_key,
-        filters,
-        "archived",
-        batch,
-        yes,
-        as_json,
-    )
+archive_command = _status_change_command(
+    "archive", "unresolved", "Archive unresolved failed messages (kept, hidden from the list)."
+)
+restore_command = _status_change_command(
+    "restore", "archived", "Bring archived failed messages back to unresolved."
+)
