@@ -10,6 +10,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from common.infrastructure import Cache, Database
@@ -24,6 +25,7 @@ from auth.otp_provider import OtpProvider
 from auth.otp_state import OtpLimits, OtpState
 from auth.phone_crypto import PhoneCipher, generate_key_material, load_phone_keys
 from auth.refresh_tokens import RefreshTokenCodec
+from auth.session_purge import PurgeConfig
 from auth.settings import AuthSettings, OtpProviderName
 from auth.signing_keys import KeySet, generate_keyset_config, load_keyset
 from auth.twilio_verify import ErrorRecorder, TwilioVerifyProvider
@@ -111,6 +113,14 @@ def otp_limits(settings: AuthSettings) -> OtpLimits:
         sms_budget_burst=settings.otp_sms_budget_burst,
         refresh_per_ip_per_hour=settings.refresh_per_ip_per_hour,
         refresh_ip_burst=settings.refresh_ip_burst,
+    )
+
+
+def purge_config(settings: AuthSettings) -> PurgeConfig:
+    return PurgeConfig(
+        retention=timedelta(days=settings.session_purge_retention_days),
+        interval_seconds=settings.session_purge_interval_seconds,
+        batch_size=settings.session_purge_batch_size,
     )
 
 

@@ -18,8 +18,15 @@ from fastapi import FastAPI
 
 from auth import tables
 from auth.api import router
-from auth.bootstrap import build_deps, build_provider, load_key_material, otp_limits
+from auth.bootstrap import (
+    build_deps,
+    build_provider,
+    load_key_material,
+    otp_limits,
+    purge_config,
+)
 from auth.otp_state import OtpState
+from auth.session_purge import PurgeMetrics, SessionPurger
 from auth.settings import AuthSettings
 
 logger = logging.getLogger("auth.main")
@@ -45,8 +52,17 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
                 app.state.auth = deps
                 install_jwt_verifier(app, deps.verifier)
                 _log_startup(settings, keys.keyset.active.kid, keys.generated)
+                purger = SessionPurger(
+                    database, purge_config(settings), PurgeMetrics(app.state.metrics_registry)
+                )
+                app.state.session_purger = purger
                 async with open_messaging(app, settings, database, tables.messaging):
-                    yield
+                    if settings.session_purge_enabled:
+                        await purger.start()
+                    try:
+                        yield
+                    finally:
+                        await purger.stop()
             finally:
                 await provider.close()
 

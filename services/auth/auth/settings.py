@@ -99,6 +99,16 @@ class AuthSettings(
     phone_encryption_active_key_id: str | None = None
     phone_lookup_key: SecretStr | None = None
 
+    # --- housekeeping: dead login sessions (and their refresh tokens) are deleted once they
+    # expired or were revoked more than the retention ago. Until then a token of such a session
+    # still answers session_expired / session_revoked rather than refresh_token_invalid; the
+    # default equals REFRESH_TOKEN_TTL_SECONDS, so every token a revoked session ever issued has
+    # expired on its own before its row goes.
+    session_purge_enabled: bool = True
+    session_purge_retention_days: float = Field(default=30.0, ge=1, le=3650)
+    session_purge_interval_seconds: float = Field(default=3600.0, ge=1, le=86400)
+    session_purge_batch_size: int = Field(default=200, ge=1, le=5000)
+
     @model_validator(mode="after")
     def _refuse_unusable_provider(self) -> Self:
         """Refused in every environment, not only deployed ones."""
