@@ -76,7 +76,7 @@ class OtpVerifyBody(_Body):
 class UserOut(BaseModel):
     id: uuid.UUID
     role: str
-    phone_masked: str | None
+    phone_masked: str
 
 
 class TokenResponse(BaseModel):

@@ -54,6 +54,8 @@ class TokenRow:
     user_public_id: uuid.UUID
     user_role: str
     user_status: str
+    user_phone_ciphertext: bytes
+    user_phone_key_id: str
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,8 @@ async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
             u.c.public_id,
             u.c.role,
             u.c.status,
+            u.c.phone_ciphertext,
+            u.c.phone_key_id,
         )
         .select_from(t.join(s, s.c.id == t.c.session_id).join(u, u.c.id == s.c.user_id))
         .where(t.c.token_hash == token_hash)
@@ -257,6 +261,8 @@ async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
         user_public_id=row.public_id,
         user_role=row.role,
         user_status=row.status,
+        user_phone_ciphertext=row.phone_ciphertext,
+        user_phone_key_id=row.phone_key_id,
     )
 
 

@@ -36,6 +36,7 @@ from auth.errors import (
     SessionExpiredError,
 )
 from auth.phone_crypto import EncryptedPhone
+from auth.phone_numbers import mask_e164
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 class UserView:
     id: uuid.UUID
     role: str
-    phone_masked: str | None
+    phone_masked: str
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _signed_in(
     role: str,
     session_id: uuid.UUID,
     refresh_token: str,
-    phone_masked: str | None,
+    phone_masked: str,
 ) -> SignedIn:
     settings = deps.settings
     access = deps.keyset.sign_access_token(
@@ -218,13 +219,15 @@ async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> Sign
         raise RefreshTokenReusedError(
             "This refresh token was already used; the session has been signed out."
         )
+    stored_phone = EncryptedPhone(token.user_phone_key_id, token.user_phone_ciphertext)
+    phone_masked = mask_e164(deps.phones.decrypt(stored_phone))
     return _signed_in(
         deps,
         user_id=token.user_public_id,
         role=token.user_role,
         session_id=token.session_id,
         refresh_token=child_token,
-        phone_masked=None,
+        phone_masked=phone_masked,
     )
 
 

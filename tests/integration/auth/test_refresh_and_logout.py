@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import uuid
 from typing import Any
 
+from auth.phone_crypto import generate_key_material
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
@@ -42,6 +44,45 @@ async def test_refresh_rotates_the_token(auth: AuthClient, fake_twilio: TwilioCo
     third = (await _refresh(auth, second["refresh_token"])).json()
     me = await auth.get("/v1/auth/me", token=third["access_token"])
     assert me.status_code == 200
+
+
+async def test_refresh_answers_the_masked_phone_as_verify_does(
+    auth: AuthClient, fake_twilio: TwilioControl
+) -> None:
+    phone = random_phone()
+    first = await sign_in(auth, fake_twilio, phone)
+    assert first["user"]["phone_masked"] == "+1******" + phone[-4:]
+    rotated = await _refresh(auth, first["refresh_token"])
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["user"] == first["user"]
+    grace = await _refresh(auth, first["refresh_token"])  # the same child, the same user view
+    assert grace.json()["user"] == first["user"]
+
+
+async def test_refresh_decrypts_the_phone_with_the_key_of_its_row(
+    auth_settings: SettingsFactory, fake_twilio: TwilioControl
+) -> None:
+    old_key, new_key = generate_key_material(), generate_key_material()
+    before = auth_settings(
+        phone_encryption_keys=json.dumps({"old": old_key}), phone_encryption_active_key_id="old"
+    )
+    after = auth_settings(
+        phone_encryption_keys=json.dumps({"old": old_key, "new": new_key}),
+        phone_encryption_active_key_id="new",
+    )
+    phone = random_phone()
+    async with running(before) as auth:
+        tokens = await sign_in(auth, fake_twilio, phone)
+    async with running(after) as auth:
+        resp = await _refresh(auth, tokens["refresh_token"])
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["user"]["phone_masked"] == "+1******" + phone[-4:]
+        rows = await _sql(
+            auth,
+            "SELECT phone_key_id FROM auth.users WHERE public_id = :uid",
+            uid=uuid.UUID(tokens["user"]["id"]),
+        )
+        assert rows[0][0] == "old"
 
 
 async def test_immediate_parent_within_grace_returns_the_same_child(
