@@ -142,6 +142,10 @@ async def promote_user(
     phone_hash = phones.lookup_hash(number.e164)
     now = datetime.now(UTC)
     async with database.sessions.begin() as session:
+        if phones.lookup_key_rotating:
+            await repo.lock_phone_registrations(session)
+            previous = phones.previous_lookup_hashes(number.e164)
+            await repo.adopt_phone_hash(session, previous, phone_hash)
         user = await repo.find_user_by_phone(session, phone_hash)
         created = False
         if user is None:

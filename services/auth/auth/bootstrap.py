@@ -18,6 +18,7 @@ from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
 from common.messaging.outbox import Outbox
 from common.session_revocation import RevokedSessions
+from pydantic import SecretStr
 
 from auth import contracts, tables
 from auth.console_provider import ConsoleOtpProvider
@@ -82,8 +83,12 @@ def load_key_material(settings: AuthSettings) -> KeyMaterial:
         raise RuntimeError(f"missing key material in {settings.env.value}: {generated}")
     return KeyMaterial(
         keyset=keyset,
-        phones=PhoneCipher(phone_keys, active_id, lookup),
-        refresh_codec=RefreshTokenCodec(pepper),
+        phones=PhoneCipher(
+            phone_keys, active_id, lookup, _previous_bytes(settings.phone_lookup_keys_previous)
+        ),
+        refresh_codec=RefreshTokenCodec(
+            pepper, _previous_bytes(settings.refresh_token_peppers_previous)
+        ),
         generated=generated,
     )
 
@@ -93,6 +98,10 @@ def _secret_bytes(secret: Any, name: str, generated: list[str]) -> bytes:
         return bytes(secret.get_secret_value().encode())
     generated.append(name)
     return secrets.token_bytes(32)
+
+
+def _previous_bytes(values: list[SecretStr]) -> list[bytes]:
+    return [value.get_secret_value().encode() for value in values]
 
 
 def otp_limits(settings: AuthSettings) -> OtpLimits:

@@ -178,11 +178,15 @@ async def verify_otp(deps: AuthDeps, *, challenge_id: str, code: str, client_ip:
     encrypted = EncryptedPhone(
         key_id=attempt.phone_key_id, ciphertext=bytes.fromhex(attempt.phone_ciphertext)
     )
-    phone_masked = mask_e164(deps.phones.decrypt(encrypted))
+    phone = deps.phones.decrypt(encrypted)
+    phone_masked = mask_e164(phone)
+    phone_hash = bytes.fromhex(attempt.phone_hash)
+    if deps.phones.lookup_key_rotating:  # the challenge may carry another key's hash
+        phone_hash = deps.phones.lookup_hash(phone)
     try:
         return await open_session(
             deps,
-            phone_hash=bytes.fromhex(attempt.phone_hash),
+            phone_hash=phone_hash,
             encrypted_phone=encrypted,
             phone_masked=phone_masked,
         )

@@ -2,6 +2,7 @@
 
     python -m auth.manage promote --phone +14155550123 --role admin
     python -m auth.manage revoke-sessions --user-id <uuid>
+    python -m auth.manage rehash-phones     # after a PHONE_LOOKUP_KEY rotation (README)
 
 Configuration comes from the same environment as the service (``AuthSettings``); phones are
 the identity, so ``promote`` creates the user when the number has never signed in.
@@ -10,6 +11,7 @@ the identity, so ``promote`` creates the user when the number has never signed i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import uuid
@@ -29,6 +31,7 @@ from auth import repository as repo
 from auth.account_handlers import ROLES, promote_user
 from auth.bootstrap import load_key_material
 from auth.phone_numbers import PhoneNumberError, PhoneRegionError
+from auth.phone_rehash import rehash_phones
 from auth.settings import AuthSettings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -105,6 +108,27 @@ def revoke_sessions(user_id: Annotated[str, typer.Option(help="the user's UUID")
             await engine.dispose()
 
     typer.echo(json.dumps({"user_id": user_id, "revoked": asyncio.run(run())}))
+
+
+@app.command("rehash-phones")
+def rehash_phones_command(
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="users per transaction")] = 500,
+) -> None:
+    """Rewrite every user's phone lookup hash under the current PHONE_LOOKUP_KEY."""
+    settings = AuthSettings()
+    keys = load_key_material(settings)
+    if "PHONE_ENCRYPTION_KEYS" in keys.generated or "PHONE_LOOKUP_KEY" in keys.generated:
+        _refuse_generated(keys.generated)
+
+    async def run() -> dict[str, int]:
+        engine, database = _database(settings)
+        try:
+            report = await rehash_phones(database, keys.phones, batch_size=batch_size)
+        finally:
+            await engine.dispose()
+        return dataclasses.asdict(report)
+
+    typer.echo(json.dumps(asyncio.run(run())))
 
 
 if __name__ == "__main__":

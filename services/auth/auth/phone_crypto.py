@@ -4,6 +4,10 @@ The ciphertext layout is ``nonce (12 bytes) || ciphertext+tag``; the key id is s
 so keys can rotate: new rows use the active key, old rows still decrypt with their own key, and
 a re-encryption job can move them over. The lookup hash is ``HMAC-SHA256(lookup key, E.164)``,
 so an equality lookup needs no decryption and a database leak alone reveals no number.
+
+The lookup key rotates too: hashes made with a previous key (``PHONE_LOOKUP_KEYS_PREVIOUS``)
+are still looked for when the current key finds no user, and the row found is rewritten under
+the current key (``repository.adopt_phone_hash``; ``phone_rehash`` moves every row at once).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -56,13 +60,32 @@ def generate_key_material() -> str:
 
 
 class PhoneCipher:
-    def __init__(self, keys: Mapping[str, bytes], active_id: str, lookup_key: bytes) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, bytes],
+        active_id: str,
+        lookup_key: bytes,
+        previous_lookup_keys: Sequence[bytes] = (),
+    ) -> None:
         self._aeads = {kid: AESGCM(key) for kid, key in keys.items()}
         self.active_id = active_id
         self._lookup_key = lookup_key
+        self._previous_lookup_keys = tuple(previous_lookup_keys)
+
+    @property
+    def lookup_key_rotating(self) -> bool:
+        """True while previous lookup keys are configured (a rotation is under way)."""
+        return bool(self._previous_lookup_keys)
 
     def lookup_hash(self, e164: str) -> bytes:
         return hmac.new(self._lookup_key, e164.encode(), hashlib.sha256).digest()
+
+    def previous_lookup_hashes(self, e164: str) -> list[bytes]:
+        """The hashes of ``e164`` under the previous lookup keys, most recent key first."""
+        return [
+            hmac.new(key, e164.encode(), hashlib.sha256).digest()
+            for key in self._previous_lookup_keys
+        ]
 
     def encrypt(self, e164: str) -> EncryptedPhone:
         nonce = os.urandom(12)

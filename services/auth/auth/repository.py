@@ -8,11 +8,12 @@ statement (data-modifying CTEs).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, literal, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -45,6 +46,7 @@ class UserProfile:
 @dataclass(frozen=True)
 class TokenRow:
     id: int
+    token_hash: bytes
     session_id: uuid.UUID
     expires_at: datetime
     rotated_at: datetime | None
@@ -61,6 +63,7 @@ class TokenRow:
 @dataclass(frozen=True)
 class ChildRow:
     id: int
+    token_hash: bytes
     rotated_at: datetime | None
 
 
@@ -150,6 +153,41 @@ async def insert_user(
     return _user(row) if row is not None else None
 
 
+# Phone lookup-key rotation: every transaction that may move a user onto the current key's
+# hash, or insert a user, while previous keys are configured takes this lock first. Replicas
+# briefly running with different current keys (a rolling deploy) then cannot both miss a user
+# whose hash another one is rewriting, and register the phone twice.
+_PHONE_REGISTRATION_LOCK = 0x6E65_7261_7661_7068  # "neravaph"
+
+
+async def lock_phone_registrations(db: Executor) -> None:
+    """Serialises phone adoptions and registrations until the transaction ends."""
+    await db.execute(select(func.pg_advisory_xact_lock(_PHONE_REGISTRATION_LOCK)))
+
+
+async def adopt_phone_hash(
+    db: Executor, previous_hashes: Sequence[bytes], phone_hash: bytes
+) -> UserRow | None:
+    """Rewrites the user found under a previous lookup key's hash to ``phone_hash``.
+
+    The oldest account wins if (against the unique index's intent) several match; the
+    repeated condition is re-checked after waiting for a concurrent adoption of the same row.
+    """
+    if not previous_hashes:
+        return None
+    oldest = (
+        select(func.min(users.c.id)).where(users.c.phone_hash.in_(previous_hashes))
+    ).scalar_subquery()
+    stmt = (
+        update(users)
+        .where(users.c.id == oldest, users.c.phone_hash.in_(previous_hashes))
+        .values(phone_hash=phone_hash, updated_at=func.now())
+        .returning(users.c.id, users.c.public_id, users.c.role, users.c.status)
+    )
+    row = (await db.execute(stmt)).first()
+    return _user(row) if row is not None else None
+
+
 async def find_user_by_phone(db: Executor, phone_hash: bytes) -> UserRow | None:
     stmt = select(users.c.id, users.c.public_id, users.c.role, users.c.status).where(
         users.c.phone_hash == phone_hash
@@ -220,8 +258,9 @@ async def set_consent(
 
 
 # ---- refresh tokens
-async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
-    """The token, its session and user; token and session rows stay locked until commit.
+async def lock_token(db: Executor, token_hashes: Sequence[bytes]) -> TokenRow | None:
+    """The token stored under one of ``token_hashes`` (one per configured pepper), its session
+    and user; token and session rows stay locked until commit.
 
     Every rotation, grace answer and revocation of one session serialises on these locks.
     Both rows are locked: a waiter re-reads locked rows only (READ COMMITTED re-check), so
@@ -231,6 +270,7 @@ async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
     stmt = (
         select(
             t.c.id,
+            t.c.token_hash,
             t.c.session_id,
             t.c.expires_at,
             t.c.rotated_at,
@@ -244,7 +284,7 @@ async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
             u.c.phone_key_id,
         )
         .select_from(t.join(s, s.c.id == t.c.session_id).join(u, u.c.id == s.c.user_id))
-        .where(t.c.token_hash == token_hash)
+        .where(t.c.token_hash.in_(token_hashes))
         .with_for_update(of=[t, s])
     )
     row = (await db.execute(stmt)).first()
@@ -252,6 +292,7 @@ async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
         return None
     return TokenRow(
         id=row.id,
+        token_hash=row.token_hash,
         session_id=row.session_id,
         expires_at=row.expires_at,
         rotated_at=row.rotated_at,
@@ -266,12 +307,20 @@ async def lock_token(db: Executor, token_hash: bytes) -> TokenRow | None:
     )
 
 
-async def child_of(db: Executor, token_id: int) -> ChildRow | None:
-    stmt = select(refresh_tokens.c.id, refresh_tokens.c.rotated_at).where(
-        refresh_tokens.c.parent_id == token_id
+async def set_token_hash(db: Executor, token_id: int, token_hash: bytes) -> None:
+    """Moves a (locked) token found under a previous pepper onto the current one."""
+    await db.execute(
+        update(refresh_tokens).where(refresh_tokens.c.id == token_id).values(token_hash=token_hash)
     )
+
+
+async def child_of(db: Executor, token_id: int) -> ChildRow | None:
+    t = refresh_tokens
+    stmt = select(t.c.id, t.c.token_hash, t.c.rotated_at).where(t.c.parent_id == token_id)
     row = (await db.execute(stmt)).first()
-    return ChildRow(id=row.id, rotated_at=row.rotated_at) if row is not None else None
+    if row is None:
+        return None
+    return ChildRow(id=row.id, token_hash=row.token_hash, rotated_at=row.rotated_at)
 
 
 async def rotate(

@@ -9,6 +9,11 @@ Refresh rotation (reference/auth.md §6a, pitfalls 13-15):
   of its own ``rotated_at``, yields the same child (concurrent refreshes converge);
 - any other rotated token is reuse: the whole session is revoked (committed before answering),
   its ``sid`` joins the shared denylist, and the answer is 401 ``refresh_token_reused``.
+
+Secret rotation: a token stored under a previous pepper is still found (``lock_token`` looks
+up one hash per pepper) and its row is rewritten under the current pepper; its child is always
+stored under the current one. A phone whose user is stored under a previous lookup key's hash
+is moved to the current key's hash on sign-in, before a new user could be inserted.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from enum import StrEnum
 from common.jwt_verification import VerifiedToken
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import repository as repo
 from auth.bootstrap import AuthDeps
@@ -122,6 +128,8 @@ async def open_session(
             user = await repo.open_session_for_phone(conn, new)
         if user is None:
             async with deps.database.sessions.begin() as session:
+                if deps.phones.lookup_key_rotating:
+                    await _adopt_previous_phone_hash(deps, session, encrypted_phone, phone_hash)
                 created = await repo.insert_user(
                     session,
                     public_id=uuid.uuid4(),
@@ -155,6 +163,18 @@ async def open_session(
     )
 
 
+async def _adopt_previous_phone_hash(
+    deps: AuthDeps, session: AsyncSession, encrypted_phone: EncryptedPhone, phone_hash: bytes
+) -> None:
+    """During a lookup-key rotation: the user stored under a previous key's hash of this phone
+    moves to ``phone_hash``, so the insert that follows finds it instead of a second account."""
+    await repo.lock_phone_registrations(session)
+    previous = deps.phones.previous_lookup_hashes(deps.phones.decrypt(encrypted_phone))
+    adopted = await repo.adopt_phone_hash(session, previous, phone_hash)
+    if adopted is not None:
+        logger.info("phone lookup hash upgraded", extra={"user_id": str(adopted.public_id)})
+
+
 class _Outcome(StrEnum):
     ROTATED = "rotated"
     GRACE = "grace"
@@ -173,9 +193,10 @@ async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> Sign
     codec = deps.refresh_codec
     now = _now()
     child_token = codec.child_of(refresh_token)
+    digests = codec.digests(refresh_token)
     try:
         async with deps.database.engine.begin() as conn:
-            token = await repo.lock_token(conn, codec.digest(refresh_token))
+            token = await repo.lock_token(conn, digests)
             if token is None:
                 raise RefreshTokenInvalidError("The refresh token is not valid.")
             if token.session_revoked_at is not None:
@@ -184,6 +205,8 @@ async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> Sign
                 raise SessionExpiredError("This session has expired. Please sign in again.")
             if token.user_status != "active":
                 raise AccountDisabledError("This account is disabled. Please contact support.")
+            if token.token_hash != digests[0]:  # stored under a previous pepper
+                await repo.set_token_hash(conn, token.id, digests[0])
             if token.rotated_at is None:
                 if token.expires_at <= now:
                     raise SessionExpiredError("This session has expired. Please sign in again.")
@@ -201,6 +224,11 @@ async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> Sign
                     seconds=settings.refresh_grace_seconds
                 )
                 if child is not None and child.rotated_at is None and in_grace:
+                    # the child issued then (under the pepper current at that rotation)
+                    issued = codec.issued_child(refresh_token, child.token_hash)
+                    if issued is None:
+                        raise RefreshTokenInvalidError("The refresh token is not valid.")
+                    child_token = issued
                     outcome = _Outcome.GRACE
                 else:
                     await repo.revoke_sessions(

@@ -11,6 +11,10 @@ Secrets and keys:
 - ``PHONE_ENCRYPTION_KEYS``: JSON ``{"<key id>": "<base64url 32 bytes>"}`` (AES-256-GCM);
   ``PHONE_ENCRYPTION_ACTIVE_KEY_ID`` encrypts new rows, the others still decrypt.
   ``PHONE_LOOKUP_KEY``: HMAC key of the phone lookup hash (>= 32 bytes, random).
+- ``REFRESH_TOKEN_PEPPERS_PREVIOUS`` / ``PHONE_LOOKUP_KEYS_PREVIOUS``: JSON lists of earlier
+  values of those two, still accepted for lookups while a rotation is under way (a row found
+  through one is rewritten under the current value). Held to the same rules as the current
+  values. Rotation steps: README, "Rotating the refresh-token pepper and the phone lookup key".
 
 In ``local``/``test`` missing keys are generated at startup (per process); in ``staging``/
 ``prod`` every one of them must be configured and strong, or the service refuses to start.
@@ -93,11 +97,13 @@ class AuthSettings(
     session_max_lifetime_seconds: int = Field(default=90 * 86400, ge=3600)
     refresh_grace_seconds: int = Field(default=20, ge=0, le=60)
     refresh_token_pepper: SecretStr | None = None
+    refresh_token_peppers_previous: list[SecretStr] = Field(default_factory=list, max_length=4)
 
     # --- personal data
     phone_encryption_keys: SecretStr | None = None
     phone_encryption_active_key_id: str | None = None
     phone_lookup_key: SecretStr | None = None
+    phone_lookup_keys_previous: list[SecretStr] = Field(default_factory=list, max_length=4)
 
     # --- housekeeping: dead login sessions (and their refresh tokens) are deleted once they
     # expired or were revoked more than the retention ago. Until then a token of such a session
@@ -162,17 +168,7 @@ class AuthSettings(
             problem = _signing_keys_problem(self.jwt_signing_keys, self.jwt_active_kid)
             if problem:
                 problems.append(f"JWT_SIGNING_KEYS: {problem}")
-        for name, secret in (
-            ("REFRESH_TOKEN_PEPPER", self.refresh_token_pepper),
-            ("PHONE_LOOKUP_KEY", self.phone_lookup_key),
-        ):
-            problem = secret_problem(secret, others)
-            if problem:
-                problems.append(f"{name}: {problem}")
-        if self.refresh_token_pepper and self.phone_lookup_key:
-            pepper = self.refresh_token_pepper.get_secret_value()
-            if pepper == self.phone_lookup_key.get_secret_value():
-                problems.append("PHONE_LOOKUP_KEY: must differ from REFRESH_TOKEN_PEPPER")
+        problems.extend(self._hmac_secret_problems(others))
         if not self.phone_encryption_keys or not self.phone_encryption_active_key_id:
             problems.append(
                 "PHONE_ENCRYPTION_KEYS/PHONE_ENCRYPTION_ACTIVE_KEY_ID: required (AES-256 keys)"
@@ -183,6 +179,32 @@ class AuthSettings(
             )
             if problem:
                 problems.append(f"PHONE_ENCRYPTION_KEYS: {problem}")
+        return problems
+
+    def _hmac_secret_problems(self, others: set[str]) -> list[str]:
+        """The current and previous peppers / lookup keys: each strong, none used twice."""
+        problems: list[str] = []
+        seen: dict[str, str] = {}
+        families = (
+            ("REFRESH_TOKEN_PEPPER", self.refresh_token_pepper),
+            ("PHONE_LOOKUP_KEY", self.phone_lookup_key),
+        )
+        previous = (
+            ("REFRESH_TOKEN_PEPPERS_PREVIOUS", self.refresh_token_peppers_previous),
+            ("PHONE_LOOKUP_KEYS_PREVIOUS", self.phone_lookup_keys_previous),
+        )
+        named: list[tuple[str, SecretStr | None]] = list(families)
+        for name, values in previous:
+            named.extend((f"{name}[{i}]", value) for i, value in enumerate(values))
+        for name, secret in named:
+            problem = secret_problem(secret, others)
+            if problem:
+                problems.append(f"{name}: {problem}")
+            if secret is None:
+                continue
+            first = seen.setdefault(secret.get_secret_value(), name)
+            if first != name:
+                problems.append(f"{name}: must differ from {first} (one value, one purpose)")
         return problems
 
 

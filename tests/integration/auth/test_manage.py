@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 from typing import Any
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import AuthClient, random_phone, sign_in
+from tests.integration.auth.conftest import (
+    AuthClient,
+    SettingsFactory,
+    random_phone,
+    running,
+    sign_in,
+)
 from tests.support.isolation import RunInfra
 
 
@@ -92,3 +99,33 @@ async def test_revoke_sessions_ends_a_users_sessions(
     assert json.loads(out.strip().splitlines()[-1])["revoked"] == 1
     me = await auth.get("/v1/auth/me", token=tokens["access_token"])
     assert me.json()["code"] == "session_revoked"
+
+
+async def test_promote_and_rehash_during_a_lookup_key_rotation(
+    auth_settings: SettingsFactory,
+    fake_twilio: TwilioControl,
+    infra: RunInfra,
+    auth_secrets: dict[str, str],
+) -> None:
+    old, new = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
+    phone = random_phone()
+    async with running(auth_settings(phone_lookup_key=old)) as auth:
+        user_id = (await sign_in(auth, fake_twilio, phone))["user"]["id"]
+    rotating = {
+        **auth_secrets,
+        "phone_lookup_key": new,
+        "phone_lookup_keys_previous": json.dumps([old]),
+    }
+    code, out = await _manage(infra, rotating, "promote", "--phone", phone, "--role", "merchant")
+    assert code == 0, out
+    assert json.loads(out.strip().splitlines()[-1]) == {
+        "user_id": user_id,
+        "role": "merchant",
+        "created": False,
+    }
+    code, out = await _manage(infra, rotating, "rehash-phones", "--batch-size", "50")
+    assert code == 0, out
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["scanned"] >= 1 and report["conflicts"] == 0, report
+    code, out = await _manage(infra, auth_secrets, "rehash-phones")  # back to the run's key
+    assert code == 0, out

@@ -26,6 +26,8 @@ _RSA_PEM = (
     .decode()
 )
 
+_PREVIOUS = secrets.token_urlsafe(48)
+
 SAFE_PROD = {
     "ENV": "prod",
     "OTLP_ENDPOINT": "http://otel-collector:4318",
@@ -70,6 +72,22 @@ UNSAFE = {
         "REFRESH_TOKEN_PEPPER",
     ),
     "no phone lookup key": ({"PHONE_LOOKUP_KEY": None}, "PHONE_LOOKUP_KEY"),
+    "weak previous pepper": (
+        {"REFRESH_TOKEN_PEPPERS_PREVIOUS": json.dumps([_PREVIOUS, "password1234"])},
+        "REFRESH_TOKEN_PEPPERS_PREVIOUS[1]: must be at least 32 bytes",
+    ),
+    "previous pepper is the current one": (
+        {"REFRESH_TOKEN_PEPPERS_PREVIOUS": json.dumps([SAFE_PROD["REFRESH_TOKEN_PEPPER"]])},
+        "REFRESH_TOKEN_PEPPERS_PREVIOUS[0]: must differ from REFRESH_TOKEN_PEPPER",
+    ),
+    "previous lookup key is a pattern": (
+        {"PHONE_LOOKUP_KEYS_PREVIOUS": json.dumps(["ab" * 20])},
+        "PHONE_LOOKUP_KEYS_PREVIOUS[0]: looks like a password",
+    ),
+    "previous lookup key is the pepper": (
+        {"PHONE_LOOKUP_KEYS_PREVIOUS": json.dumps([SAFE_PROD["REFRESH_TOKEN_PEPPER"]])},
+        "PHONE_LOOKUP_KEYS_PREVIOUS[0]: must differ from REFRESH_TOKEN_PEPPER",
+    ),
     "no phone encryption keys": ({"PHONE_ENCRYPTION_KEYS": None}, "PHONE_ENCRYPTION_KEYS"),
     "short phone encryption key": (
         {"PHONE_ENCRYPTION_KEYS": json.dumps({"2026-11": "c2hvcnQta2V5LTE2Ynl0ZQ"})},
@@ -104,6 +122,13 @@ def test_the_safe_baseline_is_accepted() -> None:
     values = {k.lower(): v for k, v in SAFE_PROD.items()}
     settings = AuthSettings(**values)
     assert settings.unsafe_settings() == []
+
+
+def test_strong_distinct_previous_values_are_accepted() -> None:
+    values: dict[str, object] = {k.lower(): v for k, v in SAFE_PROD.items()}
+    values["refresh_token_peppers_previous"] = [_PREVIOUS]
+    values["phone_lookup_keys_previous"] = [secrets.token_urlsafe(48)]
+    assert AuthSettings(**values).unsafe_settings() == []
 
 
 @pytest.mark.parametrize("case", sorted(UNSAFE))

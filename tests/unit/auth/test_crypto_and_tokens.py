@@ -52,6 +52,17 @@ def _keys(*ids: str) -> dict[str, str]:
     return {key_id: generate_key_material() for key_id in ids}
 
 
+def test_previous_lookup_keys_give_the_hashes_of_a_rotation() -> None:
+    raw = _keys("k1")
+    old = PhoneCipher(load_phone_keys(raw, "k1"), "k1", b"o" * 32)
+    plain = PhoneCipher(load_phone_keys(raw, "k1"), "k1", b"n" * 32)
+    rotating = PhoneCipher(load_phone_keys(raw, "k1"), "k1", b"n" * 32, [b"o" * 32])
+    assert not plain.lookup_key_rotating and plain.previous_lookup_hashes("+14155550123") == []
+    assert rotating.lookup_key_rotating
+    assert rotating.lookup_hash("+14155550123") == plain.lookup_hash("+14155550123")
+    assert rotating.previous_lookup_hashes("+14155550123") == [old.lookup_hash("+14155550123")]
+
+
 def test_phone_key_rotation_keeps_old_rows_readable() -> None:
     raw = _keys("k1", "k2")
     old = PhoneCipher(load_phone_keys(raw, "k1"), "k1", b"l" * 32)
@@ -137,3 +148,17 @@ def test_public_only_active_key_is_refused() -> None:
     public = [{k: v for k, v in json.loads(raw)[0].items() if k != "d"}]
     with pytest.raises(SigningKeyError):
         load_keyset(json.dumps(public), kid)
+
+
+def test_a_rotated_codec_finds_old_tokens_and_issues_children_under_the_new_pepper() -> None:
+    old = RefreshTokenCodec(b"p" * 32)
+    new = RefreshTokenCodec(b"q" * 32, [b"p" * 32])
+    token = old.new_token()
+    assert new.digests(token) == [new.digest(token), old.digest(token)]
+    assert new.digest(token) == RefreshTokenCodec(b"q" * 32).digest(token)
+    assert new.child_of(token) == RefreshTokenCodec(b"q" * 32).child_of(token)
+    # the child issued before the rotation is recognised by its stored hash, and vice versa
+    old_child = old.child_of(token)
+    assert new.issued_child(token, old.digest(old_child)) == old_child
+    assert new.issued_child(token, new.digest(new.child_of(token))) == new.child_of(token)
+    assert RefreshTokenCodec(b"q" * 32).issued_child(token, old.digest(old_child)) is None
