@@ -14,6 +14,7 @@ from common.auth_dependencies import install_jwt_verifier
 from common.infrastructure import open_cache, open_database
 from common.messaging.dead_letters.router import dead_letters_router
 from common.messaging.lifecycle import open_messaging
+from common.redis_pipelined import PipelinedRedis
 from fastapi import FastAPI
 
 from auth import tables
@@ -45,7 +46,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         async with database_cm as database, open_cache(app, settings) as cache:
             app.state.database = database
             app.state.cache = cache
-            otp = OtpState(cache.client, cache.keys, otp_limits(settings))
+            scripts = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout_seconds)
+            otp = OtpState(cache.client, scripts, cache.keys, otp_limits(settings))
             provider = build_provider(settings, otp.record_provider_error)
             try:
                 deps = build_deps(settings, database, cache, keys, provider, otp)
@@ -65,6 +67,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
                         await purger.stop()
             finally:
                 await provider.close()
+                await scripts.aclose()
 
     return build_app(
         settings, title="Nerava auth", lifespan=lifespan, routers=[router, dead_letters_router()]

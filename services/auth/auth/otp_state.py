@@ -11,6 +11,11 @@ Keys (all under ``<REDIS_KEY_PREFIX>:auth:``)::
     otp:provider-errors:<hour>     hash: "<operation>:<code>" -> count
 
 Every call fails closed: a Redis error is :class:`DependencyUnavailableError` (503).
+
+The scripts run on :class:`~common.redis_pipelined.PipelinedRedis` (one auto-pipelined
+connection: a sign-in runs two scripts, and redis-py's pool checkout, packing and tracing hooks
+cost more CPU than the scripts themselves); each operation is one client span named after it.
+The few plain commands and the readiness ping use the service's redis-py client.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from common.redis_client import KeySpace
+from common.redis_pipelined import PipelinedRedis
+from opentelemetry import trace
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -30,6 +37,7 @@ from auth import otp_scripts
 from auth.errors import DependencyUnavailableError
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 T = TypeVar("T")
 
 
@@ -89,21 +97,13 @@ def _text(value: Any) -> str:
 
 
 class OtpState:
-    def __init__(self, client: Redis, keys: KeySpace, limits: OtpLimits) -> None:
+    def __init__(
+        self, client: Redis, scripts: PipelinedRedis, keys: KeySpace, limits: OtpLimits
+    ) -> None:
         self._client = client
+        self._scripts = scripts
         self._keys = keys
         self.limits = limits
-        self._begin_send = client.register_script(otp_scripts.BEGIN_SEND)
-        self._refund_send = client.register_script(otp_scripts.REFUND_SEND)
-        self._live = client.register_script(otp_scripts.LIVE_CHALLENGE)
-        self._create = client.register_script(otp_scripts.CREATE_CHALLENGE)
-        self._begin_verify = client.register_script(otp_scripts.BEGIN_VERIFY)
-        self._wrong = client.register_script(otp_scripts.WRONG_CODE)
-        self._approved = client.register_script(otp_scripts.APPROVED)
-        self._refund_attempt = client.register_script(otp_scripts.REFUND_ATTEMPT)
-        self._exhaust = client.register_script(otp_scripts.EXHAUST)
-        self._gcra = client.register_script(otp_scripts.GCRA_ONLY)
-        self._mark_spent = client.register_script(otp_scripts.MARK_SPENT)
 
     # ---- key names
     def _k(self, *parts: str) -> str:
@@ -120,7 +120,12 @@ class OtpState:
 
     async def _run(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await call()
+            with tracer.start_as_current_span(
+                f"otp_state {operation}",
+                kind=trace.SpanKind.CLIENT,
+                attributes={"db.system.name": "redis", "db.operation.name": operation},
+            ):
+                return await call()
         except (RedisError, OSError) as exc:
             logger.warning(
                 "otp state unavailable", extra={"operation": operation, "error": type(exc).__name__}
@@ -128,6 +133,11 @@ class OtpState:
             raise DependencyUnavailableError(
                 "Sign-in is temporarily unavailable. Please try again shortly.", retry_after=5
             ) from None
+
+    async def _eval(
+        self, operation: str, script: str, keys: list[str], args: Sequence[str | int] = ()
+    ) -> Any:
+        return await self._run(operation, lambda: self._scripts.run_script(script, keys, args))
 
     # ---- send
     async def begin_send(self, phone_hash: str, ip: str) -> Decision:
@@ -148,7 +158,7 @@ class OtpState:
             lim.sms_budget_burst,
             *(s * 1000 for s in lim.resend_cooldowns_seconds),
         ]
-        result = await self._run("begin_send", lambda: self._begin_send(keys=keys, args=args))
+        result = await self._eval("begin_send", otp_scripts.BEGIN_SEND, keys, args)
         return Decision(outcome=_text(result[0]), wait_seconds=int(result[1]) / 1000)
 
     async def refund_send(self, phone_hash: str) -> None:
@@ -159,12 +169,12 @@ class OtpState:
             self._k("rl", "sms-budget"),
         ]
         args = [_hour_ms(self.limits.sms_budget_per_hour)]
-        await self._run("refund_send", lambda: self._refund_send(keys=keys, args=args))
+        await self._eval("refund_send", otp_scripts.REFUND_SEND, keys, args)
 
     async def live_challenge(self, phone_hash: str) -> LiveChallenge | None:
         keys = [self.phone_key(phone_hash, "current")]
         args = [self.challenge_key("")]
-        found = await self._run("live_challenge", lambda: self._live(keys=keys, args=args))
+        found = await self._eval("live_challenge", otp_scripts.LIVE_CHALLENGE, keys, args)
         if not found:
             return None
         return LiveChallenge(
@@ -190,7 +200,7 @@ class OtpState:
             ttl_ms,
             3_600_000,
         ]
-        await self._run("create_challenge", lambda: self._create(keys=keys, args=args))
+        await self._eval("create_challenge", otp_scripts.CREATE_CHALLENGE, keys, args)
         return challenge_id, ttl_ms
 
     async def set_verification(self, challenge_id: str, verification_id: str) -> None:
@@ -207,7 +217,7 @@ class OtpState:
             lim.max_attempts,
             self._k("otp", "phone", ""),
         ]
-        r = await self._run("begin_verify", lambda: self._begin_verify(keys=keys, args=args))
+        r = await self._eval("begin_verify", otp_scripts.BEGIN_VERIFY, keys, args)
         outcome = _text(r[0])
         if outcome != "ok":
             return VerifyAttempt(outcome=outcome, wait_seconds=int(r[1]) / 1000)
@@ -237,7 +247,7 @@ class OtpState:
             lim.phone_failure_threshold,
             lim.phone_lock_seconds * 1000,
         ]
-        r = await self._run("wrong_code", lambda: self._wrong(keys=keys, args=args))
+        r = await self._eval("wrong_code", otp_scripts.WRONG_CODE, keys, args)
         outcome = _text(r[0])
         if outcome == "invalid":
             return Decision(outcome=outcome, remaining=int(r[1]))
@@ -249,16 +259,16 @@ class OtpState:
             self.phone_key(phone_hash, "fails"),
             self.phone_key(phone_hash, "current"),
         ]
-        first = await self._run("approved", lambda: self._approved(keys=keys, args=[challenge_id]))
+        first = await self._eval("approved", otp_scripts.APPROVED, keys, [challenge_id])
         return bool(int(first))
 
     async def refund_attempt(self, challenge_id: str) -> None:
         keys = [self.challenge_key(challenge_id)]
-        await self._run("refund_attempt", lambda: self._refund_attempt(keys=keys))
+        await self._eval("refund_attempt", otp_scripts.REFUND_ATTEMPT, keys)
 
     async def exhaust(self, challenge_id: str, phone_hash: str) -> None:
         keys = [self.challenge_key(challenge_id), self.phone_key(phone_hash, "current")]
-        await self._run("exhaust", lambda: self._exhaust(keys=keys, args=[challenge_id]))
+        await self._eval("exhaust", otp_scripts.EXHAUST, keys, [challenge_id])
 
     async def challenge_status(self, challenge_id: str) -> str | None:
         key = self.challenge_key(challenge_id)
@@ -268,7 +278,7 @@ class OtpState:
     async def mark_spent(self, challenge_id: str) -> None:
         keys = [self.challenge_key(challenge_id)]
         try:
-            await self._mark_spent(keys=keys)
+            await self._scripts.run_script(otp_scripts.MARK_SPENT, keys, ())
         except (RedisError, OSError) as exc:
             logger.warning("challenge not marked spent", extra={"error": type(exc).__name__})
 
@@ -282,7 +292,7 @@ class OtpState:
         """Counts one request; returns 0 when allowed, else the seconds to wait."""
         keys = [self.ip_key(ip, action)]
         args = [_hour_ms(per_hour), burst]
-        wait = await self._run("ip_limit", lambda: self._gcra(keys=keys, args=args))
+        wait = await self._eval("ip_limit", otp_scripts.GCRA_ONLY, keys, args)
         return int(wait) / 1000
 
     # ---- diagnostics
