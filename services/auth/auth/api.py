@@ -121,43 +121,59 @@ class UserStatusBody(_Body):
     status: Literal["active", "disabled"]
 
 
-def _tokens(signed: SignedIn) -> TokenResponse:
-    return TokenResponse(
-        access_token=signed.access_token,
-        refresh_token=signed.refresh_token,
-        expires_in=signed.expires_in,
-        session_id=signed.session_id,
-        user=UserOut(
-            id=signed.user.id, role=signed.user.role, phone_masked=signed.user.phone_masked
-        ),
+def _json(model: BaseModel, *, status_code: int = 200) -> Response:
+    """The model serialised once, by pydantic, as the response body.
+
+    The route still declares ``response_model`` for the OpenAPI document; returning a
+    ``Response`` spares FastAPI re-validating a model we just built (tens of µs per sign-in).
+    """
+    return Response(
+        model.model_dump_json(),
+        status_code=status_code,
+        media_type="application/json",
+        headers=NO_STORE,
+    )
+
+
+def _tokens(signed: SignedIn) -> Response:
+    return _json(
+        TokenResponse(
+            access_token=signed.access_token,
+            refresh_token=signed.refresh_token,
+            expires_in=signed.expires_in,
+            session_id=signed.session_id,
+            user=UserOut(
+                id=signed.user.id, role=signed.user.role, phone_masked=signed.user.phone_masked
+            ),
+        )
     )
 
 
 @router.post("/v1/auth/otp/start", status_code=202, response_model=OtpStartResponse)
-async def start_otp(body: OtpStartBody, deps: Deps, ip: ClientIp, response: Response) -> Any:
+async def start_otp(body: OtpStartBody, deps: Deps, ip: ClientIp) -> Response:
     started = await handlers.start_otp(deps, phone=body.phone, client_ip=ip)
-    response.headers.update(NO_STORE)
-    return OtpStartResponse(
-        challenge_id=started.challenge_id,
-        expires_in=started.expires_in,
-        resend_available_in=started.resend_available_in,
-        code_length=started.code_length,
+    return _json(
+        OtpStartResponse(
+            challenge_id=started.challenge_id,
+            expires_in=started.expires_in,
+            resend_available_in=started.resend_available_in,
+            code_length=started.code_length,
+        ),
+        status_code=202,
     )
 
 
 @router.post("/v1/auth/otp/verify", response_model=TokenResponse)
-async def verify_otp(body: OtpVerifyBody, deps: Deps, ip: ClientIp, response: Response) -> Any:
+async def verify_otp(body: OtpVerifyBody, deps: Deps, ip: ClientIp) -> Response:
     signed = await handlers.verify_otp(
         deps, challenge_id=body.challenge_id, code=body.code, client_ip=ip
     )
-    response.headers.update(NO_STORE)
     return _tokens(signed)
 
 
 @router.post("/v1/auth/token/refresh", response_model=TokenResponse)
-async def refresh(body: RefreshBody, deps: Deps, ip: ClientIp, response: Response) -> Any:
+async def refresh(body: RefreshBody, deps: Deps, ip: ClientIp) -> Response:
     signed = await session_handlers.refresh(deps, refresh_token=body.refresh_token, client_ip=ip)
-    response.headers.update(NO_STORE)
     return _tokens(signed)
 
 
