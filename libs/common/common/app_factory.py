@@ -19,7 +19,7 @@ from common.metrics import install_metrics
 from common.problem import install_problem_handlers
 from common.request_context import RequestIdMiddleware
 from common.settings import ServiceSettings
-from common.telemetry import instrument_fastapi, setup_tracing
+from common.telemetry import fastapi_telemetry, setup_tracing
 
 
 class Lifespan(Protocol):
@@ -42,6 +42,7 @@ def build_app(
         title=title,
         version=settings.service_version,
         lifespan=lifespan,
+        telemetry=fastapi_telemetry(),
         **fastapi_options,
     )
     app.state.settings = settings
@@ -50,6 +51,5 @@ def build_app(
     app.include_router(health_router(timeout=settings.readiness_timeout_seconds))
     for router in routers:
         app.include_router(router)
-    instrument_fastapi(app)
     app.add_middleware(RequestIdMiddleware)
     return app

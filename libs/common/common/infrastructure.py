@@ -18,7 +18,7 @@ from common.database import database_check, make_engine, make_session_factory
 from common.health import register_readiness_check
 from common.redis_client import KeySpace, make_redis, redis_check
 from common.settings import DatabaseSettings, RedisSettings
-from common.telemetry import instrument_engine
+from common.sql_spans import trace_statements
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ async def open_database(
 ) -> AsyncIterator[Database]:
     """``engine_options`` override ``make_engine``'s, e.g. ``pool_pre_ping=False``."""
     engine = make_engine(settings, **engine_options)
-    instrument_engine(engine)
+    trace_statements(engine)
     register_readiness_check(app, "postgres", database_check(engine))
     try:
         yield Database(engine=engine, sessions=make_session_factory(engine))

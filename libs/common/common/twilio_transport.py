@@ -18,6 +18,9 @@
   ``timeout`` (seconds, total) applies to every call that passes none. Still wrap each call in
   ``asyncio.timeout`` at the call site: the deadline belongs to the use case.
 - **Basic auth** is sent as an ``Authorization`` header (``aiohttp.BasicAuth`` is deprecated).
+- **One client span per call**, ``<METHOD> twilio <product>`` with the method, Twilio's host and
+  the HTTP status, instead of the generic aiohttp instrumentation (its per-request hooks cost
+  more than the rest of the SDK call); form bodies are encoded once, here.
 
 Build it with :func:`twilio_http_client` inside the running loop (a lifespan), pass it as
 ``twilio.rest.Client(..., http_client=...)``, call the ``*_async`` methods, and ``await
@@ -27,13 +30,19 @@ close()`` on shutdown. Transport failures reach the caller as ``aiohttp.ClientEr
 
 from __future__ import annotations
 
+import logging
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
+from opentelemetry import trace
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.request import Request as TwilioRequest
 from twilio.http.response import Response
+
+tracer = trace.get_tracer(__name__)
+_FORM = "application/x-www-form-urlencoded"
 
 
 def rebase_twilio_url(url: str, api_base: str) -> str:
@@ -62,6 +71,7 @@ class TwilioTransport(AsyncTwilioHttpClient):  # type: ignore[misc]
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
         super().__init__(pool_connections=True, timeout=timeout, max_retries=max_retries)
+        AioHttpClientInstrumentor.uninstrument_session(self.session)
         self.api_base = api_base
 
     def resolve(self, url: str) -> str:
@@ -83,24 +93,40 @@ class TwilioTransport(AsyncTwilioHttpClient):  # type: ignore[misc]
         all_headers = dict(headers or {})
         if auth is not None:
             all_headers["Authorization"] = aiohttp.encode_basic_auth(auth[0], auth[1])
+        body: str | None = None
+        if data:
+            body = urlencode(data, doseq=True)
+            all_headers["Content-Type"] = _FORM
         seconds = timeout if timeout is not None else self.timeout
+        method = method.upper()
         kwargs: dict[str, Any] = {
-            "method": method.upper(),
+            "method": method,
             "url": self.resolve(url),
             "params": params,
-            "data": data,
+            "data": body,
             "headers": all_headers,
             "allow_redirects": allow_redirects,
         }
         if seconds is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=seconds)
-        self.log_request(kwargs)
+        if self.logger.isEnabledFor(logging.INFO):
+            self.log_request(kwargs)
         self._test_only_last_response = None
-        self._test_only_last_request = TwilioRequest(**{**kwargs, "auth": auth})
-        async with self.session.request(**kwargs) as response:
-            body = await response.text()
-        self.log_response(response.status, response)
-        self._test_only_last_response = Response(response.status, body, response.headers)
+        self._test_only_last_request = TwilioRequest(**{**kwargs, "data": data, "auth": auth})
+        host = urlsplit(url).hostname or ""
+        with tracer.start_as_current_span(
+            f"{method} twilio {host.split('.', 1)[0]}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"http.request.method": method, "server.address": host},
+        ) as span:
+            async with self.session.request(**kwargs) as response:
+                body_text = await response.text()
+            span.set_attribute("http.response.status_code", response.status)
+            if response.status >= 400:
+                span.set_attribute("error.type", str(response.status))
+        if self.logger.isEnabledFor(logging.INFO):
+            self.log_response(response.status, response)
+        self._test_only_last_response = Response(response.status, body_text, response.headers)
         return self._test_only_last_response
 
 

@@ -4,9 +4,7 @@ consumers, graceful shutdown loses nothing, structural drift stops startup."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
@@ -17,9 +15,6 @@ from common.messaging.outbox import Outbox
 from common.messaging.subscriber import Delivery, Subscriptions
 from common.messaging.topology import TopologyMismatchError
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
@@ -27,24 +22,12 @@ from tests.integration.messaging.queues import depth
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.spans import captured_spans
 
 
 class ParcelShippedV1(Event):
     message_type: ClassVar[str] = "demo.parcel.shipped.v1"
     parcel: str
-
-
-@contextlib.contextmanager
-def captured_spans() -> Iterator[InMemorySpanExporter]:
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    try:
-        yield exporter
-    finally:
-        processor.shutdown()
 
 
 async def test_trace_survives_publish_consume_retry_and_replay(
