@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,21 +40,39 @@ def trace_statements(engine: AsyncEngine) -> None:
     event.listen(sync_engine, "handle_error", _failed)
 
 
+def start_statement_span(
+    statement: str, *, system: str, database: str, host: str, port: int
+) -> Span:
+    """A started client span for one statement (the caller ends it)."""
+    return tracer.start_span(
+        f"{_operation(statement)} {database}".strip(),
+        kind=SpanKind.CLIENT,
+        attributes={
+            "db.system.name": system,
+            "db.namespace": database,
+            "db.query.text": statement[:_QUERY_TEXT_LIMIT],
+            "server.address": host,
+            "server.port": port,
+        },
+    )
+
+
+def end_failed(span: Span, error: BaseException) -> None:
+    span.set_attribute("error.type", type(error).__name__)
+    span.set_status(Status(StatusCode.ERROR))
+    span.end()
+
+
 def _before(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
     url = conn.engine.url
-    database = url.database or ""
-    span = tracer.start_span(
-        f"{_operation(statement)} {database}".strip(),
-        kind=SpanKind.CLIENT,
-        attributes={
-            "db.system.name": conn.engine.dialect.name,
-            "db.namespace": database,
-            "db.query.text": statement[:_QUERY_TEXT_LIMIT],
-            "server.address": url.host or "",
-            "server.port": url.port or 5432,
-        },
+    span = start_statement_span(
+        statement,
+        system=conn.engine.dialect.name,
+        database=url.database or "",
+        host=url.host or "",
+        port=url.port or 5432,
     )
     if context is not None:
         setattr(context, _SPAN, span)
@@ -74,8 +92,5 @@ def _failed(exception_context: ExceptionContext) -> None:
     span = getattr(context, _SPAN, None)
     if span is None:
         return
-    error = exception_context.original_exception
-    span.set_attribute("error.type", type(error).__name__)
-    span.set_status(Status(StatusCode.ERROR))
-    span.end()
+    end_failed(span, exception_context.original_exception)
     setattr(context, _SPAN, None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from common.direct_sql import DirectPool
 from common.infrastructure import Cache, Database
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 class AuthDeps:
     settings: AuthSettings
     database: Database
+    direct: DirectPool
     otp: OtpState
     provider: OtpProvider
     phones: PhoneCipher
@@ -170,6 +172,7 @@ def build_provider(settings: AuthSettings, on_error: ErrorRecorder) -> OtpProvid
 def build_deps(
     settings: AuthSettings,
     database: Database,
+    direct: DirectPool,
     cache: Cache,
     keys: KeyMaterial,
     provider: OtpProvider,
@@ -186,6 +189,7 @@ def build_deps(
     return AuthDeps(
         settings=settings,
         database=database,
+        direct=direct,
         otp=otp,
         provider=provider,
         phones=keys.phones,

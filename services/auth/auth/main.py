@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
 from common.auth_dependencies import install_jwt_verifier
+from common.direct_sql import open_direct_pool
 from common.infrastructure import open_cache, open_database
 from common.messaging.dead_letters.router import dead_letters_router
 from common.messaging.lifecycle import open_messaging
@@ -39,18 +40,20 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # No pre-ping round trip per checkout on the sign-in hot path: a connection broken by
-        # a database restart fails one request with 503 and the pool discards it; recycling
-        # bounds connection age.
-        database_cm = open_database(app, settings, pool_pre_ping=False, pool_recycle=1800)
-        async with database_cm as database, open_cache(app, settings) as cache:
+        # The sign-in statement runs on the direct pool (common.direct_sql); the engine serves
+        # everything else.
+        async with (
+            open_database(app, settings) as database,
+            open_direct_pool(settings) as direct,
+            open_cache(app, settings) as cache,
+        ):
             app.state.database = database
             app.state.cache = cache
             scripts = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout_seconds)
             otp = OtpState(cache.client, scripts, cache.keys, otp_limits(settings))
             provider = build_provider(settings, otp.record_provider_error)
             try:
-                deps = build_deps(settings, database, cache, keys, provider, otp)
+                deps = build_deps(settings, database, direct, cache, keys, provider, otp)
                 app.state.auth = deps
                 install_jwt_verifier(app, deps.verifier)
                 _log_startup(settings, keys.keyset.active.kid, keys.generated)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from common.direct_sql import DirectPool, compile_statement
 from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -120,11 +121,22 @@ class NewSession:
     token_expires_at: datetime
 
 
+_OPEN_SESSION_DIRECT = compile_statement(_OPEN_SESSION)
+
+
 async def open_session_for_phone(db: Executor, new: NewSession) -> UserRow | None:
     """The user with this phone, and (if active) a new session + first refresh token for it."""
     result = await db.execute(_OPEN_SESSION, new.__dict__)
     row = result.first()
     return _user(row) if row is not None else None
+
+
+async def open_session_direct(pool: DirectPool, new: NewSession) -> UserRow | None:
+    """:func:`open_session_for_phone` on its own, in autocommit, on the direct pool (hot path)."""
+    row = await pool.fetchrow(_OPEN_SESSION_DIRECT, new.__dict__)
+    if row is None:
+        return None
+    return UserRow(id=row["id"], public_id=row["public_id"], role=row["role"], status=row["status"])
 
 
 async def insert_user(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from common.direct_sql import DirectSqlError
 from common.jwt_verification import VerifiedToken
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -122,10 +123,9 @@ async def open_session(
         token_expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
     try:
-        # One statement, atomic on its own: run it in autocommit (no BEGIN/COMMIT round trips).
-        async with deps.database.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            user = await repo.open_session_for_phone(conn, new)
+        # One statement, atomic on its own: autocommit on the direct pool (no BEGIN/COMMIT
+        # round trips, none of the engine's per-execution work).
+        user = await repo.open_session_direct(deps.direct, new)
         if user is None:
             async with deps.database.sessions.begin() as session:
                 if deps.phones.lookup_key_rotating:
@@ -147,7 +147,7 @@ async def open_session(
                     )
                     logger.info("user registered", extra={"user_id": str(created.public_id)})
                 user = await repo.open_session_for_phone(session, new)
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, DirectSqlError, OSError) as exc:
         raise _unavailable(exc) from None
     if user is None:
         raise DependencyUnavailableError("Sign-in could not be completed.", retry_after=1)

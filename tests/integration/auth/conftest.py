@@ -150,6 +150,12 @@ async def sign_in(auth: AuthClient, fake_twilio: TwilioControl, phone: str | Non
     return verified.json()
 
 
+async def end_cooldown(auth: AuthClient, phone: str) -> None:
+    """Lets ``phone`` request its next code at once (the resend cooldown is real time)."""
+    phone_hash = auth.deps.phones.lookup_hash(phone).hex()
+    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(phone_hash, "cooldown"))
+
+
 def problem(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """Asserts a problem+json answer with ``status`` and ``code``; returns its body."""
     assert resp.status_code == status, resp.text

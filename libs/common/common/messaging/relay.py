@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 import aio_pika
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, DeliveryMode
 from aio_pika.exceptions import DeliveryError
 from sqlalchemy import (
