@@ -31,7 +31,7 @@ format: setup
 	$(RUN) ruff check --fix .
 
 typecheck: setup
-	$(RUN) mypy libs services
+	$(RUN) mypy libs services tools
 
 contracts: setup
 	$(RUN) lint-imports

@@ -19,14 +19,14 @@ from typing import Any, ClassVar
 
 import aio_pika
 from common.database import schema_metadata
-from common.messaging.contracts import Contracts, Event
-from common.messaging.outbox import Outbox
-from common.messaging.relay import OutboxRelay, RelayConfig
-from common.messaging.runtime import ConsumerRuntime
-from common.messaging.settings import MessagingSettings
-from common.messaging.subscriber import Delivery, Subscriptions
-from common.messaging.tables import add_messaging_tables
-from common.messaging.topology import (
+from messaging.contracts import Contracts, Event
+from messaging.outbox import Outbox
+from messaging.relay import OutboxRelay, RelayConfig
+from messaging.runtime import ConsumerRuntime
+from messaging.settings import MessagingSettings
+from messaging.subscriber import Delivery, Subscriptions
+from messaging.tables import add_messaging_tables
+from messaging.topology import (
     EVENTS_EXCHANGE,
     Binding,
     WorkQueue,

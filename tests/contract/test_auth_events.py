@@ -9,8 +9,8 @@ import uuid
 from datetime import UTC, datetime
 
 from auth.contracts import PUBLISHES, UserConsentChangedV1, UserRegisteredV1
-from common.messaging.contracts import read
-from common.messaging.envelope import Envelope
+from messaging.contracts import read
+from messaging.envelope import Envelope
 
 
 def _envelope(message: UserRegisteredV1 | UserConsentChangedV1) -> Envelope:

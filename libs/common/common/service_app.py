@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from messaging.lifecycle import Messaging, open_messaging
+from messaging.settings import MessagingSettings
+from messaging.subscriber import Subscriptions
+from messaging.tables import MessagingTables
 
 from common.auth_dependencies import open_jwt_verifier
 from common.infrastructure import open_cache, open_database
 from common.jwt_settings import JwtVerificationSettings
-from common.messaging.lifecycle import Messaging, open_messaging
-from common.messaging.settings import MessagingSettings
-from common.messaging.subscriber import Subscriptions
-from common.messaging.tables import MessagingTables
 from common.settings import DatabaseSettings, RedisSettings, ServiceSettings
 
 

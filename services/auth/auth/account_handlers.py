@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.infrastructure import Database
-from common.messaging.outbox import Outbox
+from messaging.outbox import Outbox
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 

@@ -17,8 +17,8 @@ from common.direct_sql import DirectPool
 from common.infrastructure import Cache, Database
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
-from common.messaging.outbox import Outbox
 from common.session_revocation import RevokedSessions
+from messaging.outbox import Outbox
 from pydantic import SecretStr
 
 from auth import contracts, tables

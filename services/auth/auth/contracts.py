@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
-from common.messaging.contracts import Contracts, Event
+from messaging.contracts import Contracts, Event
 
 
 class UserRegisteredV1(Event):

@@ -13,10 +13,10 @@ from common.app_factory import build_app
 from common.auth_dependencies import install_jwt_verifier
 from common.direct_sql import open_direct_pool
 from common.infrastructure import open_cache, open_database
-from common.messaging.dead_letters.router import dead_letters_router
-from common.messaging.lifecycle import open_messaging
 from common.redis_pipelined import PipelinedRedis
 from fastapi import FastAPI
+from messaging.dead_letters.router import dead_letters_router
+from messaging.lifecycle import open_messaging
 
 from auth import tables
 from auth.api import router

@@ -21,9 +21,9 @@ from typing import Annotated
 import typer
 from common.database import make_engine, make_session_factory
 from common.infrastructure import Database
-from common.messaging.outbox import Outbox
 from common.redis_client import KeySpace, make_redis
 from common.session_revocation import RevokedSessions
+from messaging.outbox import Outbox
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth import contracts, tables

@@ -28,13 +28,13 @@ from enum import StrEnum
 from typing import Self
 
 from common.jwt_settings import JwtVerificationSettings
-from common.messaging.settings import MessagingSettings
 from common.settings import (
     DatabaseSettings,
     Environment,
     RedisSettings,
     ServiceSettings,
 )
+from messaging.settings import MessagingSettings
 from pydantic import Field, SecretStr, model_validator
 
 from auth.phone_crypto import PhoneKeyError, load_phone_keys

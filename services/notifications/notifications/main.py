@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
-from common.messaging.dead_letters.router import dead_letters_router
 from common.service_app import lazy_app, open_service_infrastructure
 from fastapi import FastAPI
+from messaging.dead_letters.router import dead_letters_router
 
 from notifications import tables
 from notifications.settings import NotificationsSettings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.database import schema_metadata
-from common.messaging.tables import add_messaging_tables
+from messaging.tables import add_messaging_tables
 
 metadata = schema_metadata("notifications")
 messaging = add_messaging_tables(metadata)

@@ -11,8 +11,8 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from common.database import make_session_factory, schema_metadata
-from common.messaging.tables import MessagingTables, add_messaging_tables
 from common.telemetry import setup_tracing
+from messaging.tables import MessagingTables, add_messaging_tables
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,

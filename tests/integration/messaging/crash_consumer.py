@@ -9,9 +9,9 @@ import asyncio
 import os
 import sys
 
-from common.messaging.runtime import ConsumerRuntime
-from common.messaging.settings import MessagingSettings
-from common.messaging.subscriber import Delivery, Subscriptions
+from messaging.runtime import ConsumerRuntime
+from messaging.settings import MessagingSettings
+from messaging.subscriber import Delivery, Subscriptions
 
 
 async def main(url: str, queue: str, limit: int) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
-from common.messaging.envelope import Envelope
-from common.messaging.runtime import ConsumerRuntime
-from common.messaging.settings import MessagingSettings
-from common.messaging.subscriber import Subscription
-from common.messaging.topology import EVENTS_EXCHANGE, declare_topology, parse_tiers
+from messaging.envelope import Envelope
+from messaging.runtime import ConsumerRuntime
+from messaging.settings import MessagingSettings
+from messaging.subscriber import Subscription
+from messaging.topology import EVENTS_EXCHANGE, declare_topology, parse_tiers
 
 from tests.support.isolation import RunInfra
 

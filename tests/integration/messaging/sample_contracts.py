@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from common.messaging.contracts import Command, Contracts, Event
+from messaging.contracts import Command, Contracts, Event
 
 
 class ThingHappenedV1(Event):

@@ -14,12 +14,12 @@ from common.auth_dependencies import install_jwt_verifier
 from common.infrastructure import open_database
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
-from common.messaging.dead_letters.router import dead_letters_router
-from common.messaging.lifecycle import open_messaging
-from common.messaging.settings import MessagingSettings
-from common.messaging.subscriber import Subscriptions
 from common.settings import DatabaseSettings, ServiceSettings
 from fastapi import FastAPI
+from messaging.dead_letters.router import dead_letters_router
+from messaging.lifecycle import open_messaging
+from messaging.settings import MessagingSettings
+from messaging.subscriber import Subscriptions
 
 from tests.integration.messaging.conftest import Store
 from tests.integration.messaging.harness import TEST_TIERS

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from aio_pika.abc import AbstractChannel, AbstractConnection
-from common.messaging.analytics import AnalyticsPublisher
-from common.messaging.contracts import Contracts, Event
-from common.messaging.metrics import MessagingMetrics
-from common.messaging.topology import (
+from messaging.analytics import AnalyticsPublisher
+from messaging.contracts import Contracts, Event
+from messaging.metrics import MessagingMetrics
+from messaging.topology import (
     EVENTS_EXCHANGE,
     declare_topology,
     lossy_queue_arguments,

@@ -7,8 +7,8 @@ import asyncio
 import sys
 
 from aio_pika.abc import AbstractChannel, AbstractConnection
-from common.messaging.subscriber import Delivery, Subscriptions
-from common.messaging.topology import (
+from messaging.subscriber import Delivery, Subscriptions
+from messaging.topology import (
     EVENTS_EXCHANGE,
     Binding,
     WorkQueue,

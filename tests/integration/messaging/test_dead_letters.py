@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 from aio_pika.abc import AbstractChannel
-from common.messaging.dead_letters.repository import DeadLetterRepository
-from common.messaging.dead_letters.selection import Status
-from common.messaging.failures import PermanentError
-from common.messaging.subscriber import Delivery, Subscriptions
+from messaging.dead_letters.repository import DeadLetterRepository
+from messaging.dead_letters.selection import Status
+from messaging.failures import PermanentError
+from messaging.subscriber import Delivery, Subscriptions
 
 from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
@@ -88,7 +88,7 @@ async def test_dead_letters_grouped_replayed_once_each_and_resolved_rows_are_no_
         ).json()
         counts = {g["key"]: g["count"] for g in groups["groups"]}
         broken_type = f"{Broken.__module__}.Broken"
-        assert counts == {"common.messaging.failures.PermanentError": 3, broken_type: 2}
+        assert counts == {"messaging.failures.PermanentError": 3, broken_type: 2}
         assert all(g["first_seen"] and g["last_seen"] for g in groups["groups"])
 
         permanent_rows = [r for r in rows if r["failure_kind"] == "permanent"]

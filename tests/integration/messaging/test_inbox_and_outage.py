@@ -8,11 +8,11 @@ import uuid
 from typing import ClassVar
 
 from aio_pika.abc import AbstractChannel, AbstractConnection
-from common.messaging.contracts import Contracts, Event
-from common.messaging.inbox import Inbox
-from common.messaging.outbox import Outbox
-from common.messaging.relay import OutboxRelay, RelayConfig
-from common.messaging.subscriber import Delivery, Subscriptions
+from messaging.contracts import Contracts, Event
+from messaging.inbox import Inbox
+from messaging.outbox import Outbox
+from messaging.relay import OutboxRelay, RelayConfig
+from messaging.subscriber import Delivery, Subscriptions
 from sqlalchemy import text
 from yarl import URL
 

@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 from aio_pika.abc import AbstractChannel
-from common.messaging.failures import PermanentError
-from common.messaging.subscriber import Delivery, Subscriptions
-from common.ops_cli import app as cli
 from fastapi import FastAPI
+from messaging.failures import PermanentError
+from messaging.subscriber import Delivery, Subscriptions
+from nerava_ops import app as cli
 from starlette.types import Receive, Scope, Send
 from typer.testing import CliRunner
 
@@ -92,7 +92,7 @@ async def test_cli_lists_groups_shows_notes_replays_archives_through_the_admin_a
         )
         groups = json.loads(stdout)["groups"]
         assert [(g["key"], g["count"]) for g in groups] == [
-            ("common.messaging.failures.PermanentError", 3)
+            ("messaging.failures.PermanentError", 3)
         ]
 
         first = listing["items"][0]["id"]
@@ -123,7 +123,7 @@ async def test_cli_lists_groups_shows_notes_replays_archives_through_the_admin_a
                 "--group-by",
                 "exception_type",
                 "--group-key",
-                "common.messaging.failures.PermanentError",
+                "messaging.failures.PermanentError",
                 "--yes",
             ],
             env,

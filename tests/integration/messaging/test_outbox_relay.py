@@ -9,10 +9,11 @@ import uuid
 from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractConnection, DeliveryMode
-from common.messaging.envelope import Envelope
-from common.messaging.outbox import Outbox
-from common.messaging.relay import OutboxRelay, RelayConfig
-from common.messaging.topology import (
+from common.request_context import request_id_var
+from messaging.envelope import Envelope
+from messaging.outbox import Outbox
+from messaging.relay import OutboxRelay, RelayConfig
+from messaging.topology import (
     COMMANDS_EXCHANGE,
     EVENTS_EXCHANGE,
     Binding,
@@ -20,7 +21,6 @@ from common.messaging.topology import (
     declare_topology,
     parse_tiers,
 )
-from common.request_context import request_id_var
 from opentelemetry import trace
 from sqlalchemy import func, select
 

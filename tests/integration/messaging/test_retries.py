@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractConnection
-from common.messaging.failures import PermanentError, TransientError
-from common.messaging.subscriber import Delivery, Subscriptions
+from messaging.failures import PermanentError, TransientError
+from messaging.subscriber import Delivery, Subscriptions
 
 from tests.integration.messaging.conftest import unique
 from tests.integration.messaging.harness import headers_of, publish_event, publish_raw, running
@@ -80,7 +80,7 @@ async def test_always_transient_lands_in_dlq_after_last_tier_with_every_header(
     assert headers["x-retry-max"] == 2
     assert headers["x-retry-tier"].startswith("2s.")
     assert headers["x-failure-kind"] == "exhausted"
-    assert headers["x-exception-type"] == "common.messaging.failures.TransientError"
+    assert headers["x-exception-type"] == "messaging.failures.TransientError"
     assert "upstream timeout" in headers["x-exception-message"]
     assert "+14155550123" not in headers["x-exception-message"]
     assert len(headers["x-exception-fingerprint"]) == 40

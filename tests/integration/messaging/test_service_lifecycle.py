@@ -9,11 +9,11 @@ from typing import ClassVar
 
 import pytest
 from aio_pika.abc import AbstractChannel
-from common.messaging.contracts import Contracts, Event
-from common.messaging.failures import PermanentError, TransientError
-from common.messaging.outbox import Outbox
-from common.messaging.subscriber import Delivery, Subscriptions
-from common.messaging.topology import TopologyMismatchError
+from messaging.contracts import Contracts, Event
+from messaging.failures import PermanentError, TransientError
+from messaging.outbox import Outbox
+from messaging.subscriber import Delivery, Subscriptions
+from messaging.topology import TopologyMismatchError
 from opentelemetry import trace
 
 from tests.integration.messaging.conftest import Store, unique

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
-from common.messaging.topology import (
+from messaging.topology import (
     DLX_EXCHANGE,
     EVENTS_EXCHANGE,
     Binding,

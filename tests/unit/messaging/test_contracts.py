@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from common.messaging.contracts import (
+from messaging.contracts import (
     Command,
     Contracts,
     Event,
     UnknownContractError,
     read,
 )
-from common.messaging.envelope import Envelope
+from messaging.envelope import Envelope
 
 
 class ThingHappenedV1(Event):
@@ -60,7 +60,7 @@ def test_a_producer_publishes_only_what_it_declares() -> None:
 
 
 def test_follow_up_keeps_correlation_and_sets_causation() -> None:
-    from common.messaging.subscriber import make_delivery
+    from messaging.subscriber import make_delivery
 
     envelope = Envelope(type="demo.thing.happened.v1", producer="demo", correlation_id="req-1")
     delivery = make_delivery(envelope.to_bytes(), {"x-retry-attempt": 2}, "demo.q", None)

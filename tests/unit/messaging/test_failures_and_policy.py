@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 from common.errors import Conflict, TooManyRequests, Unavailable
-from common.messaging.envelope import Envelope
-from common.messaging.failures import (
+from messaging.envelope import Envelope
+from messaging.failures import (
     FailureKind,
     PermanentError,
     TransientError,
     classify,
     fingerprint,
 )
-from common.messaging.headers import replay_headers, without_broker_headers
-from common.messaging.retry_policy import RetryPolicy
-from common.messaging.settings import MessagingSettings
-from common.messaging.topology import parse_tiers
+from messaging.headers import replay_headers, without_broker_headers
+from messaging.retry_policy import RetryPolicy
+from messaging.settings import MessagingSettings
+from messaging.topology import parse_tiers
 from pydantic import ValidationError
 
 TIERS = parse_tiers(["5s", "30s", "2m", "10m", "30m", "2h"])

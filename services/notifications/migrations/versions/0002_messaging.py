@@ -7,7 +7,7 @@ Create Date: 2026-11-23
 
 from collections.abc import Sequence
 
-from common.messaging import schema_v1
+from messaging import schema_v1
 
 revision: str = "0002"
 down_revision: str | None = "0001"

@@ -1,0 +1,206 @@
+"""Starts and stops a service's messaging inside its FastAPI lifespan.
+
+``open_messaging``, in order: declares the topology (a structural mismatch stops startup naming
+the queue and argument), starts the consumers (FastStream broker + failure middleware), the
+outbox relay, the DLQ ingester and the inbox purge, and registers the ``rabbitmq`` readiness
+check (connection + a consumer on each queue). On exit: consumers stop first and in-flight
+handlers finish within ``GRACEFUL_TIMEOUT_SECONDS`` (their outbox rows still get published),
+then the relay flushes its batch and every connection closes. In ``main.py``::
+
+    async with open_messaging(app, settings, database, tables.messaging, consumers.subscriptions):
+        yield
+
+and mount ``dead_letters_router()`` (admin-only ``/v1/admin/dead-letters``) on the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aio_pika
+from aio_pika.abc import AbstractRobustConnection
+from common.health import register_readiness_check
+from common.infrastructure import Database
+from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+
+from messaging.analytics import AnalyticsPublisher
+from messaging.broker_errors import BROKER_ERRORS
+from messaging.confirmed_publisher import ConfirmedPublisher
+from messaging.contracts import Contracts
+from messaging.dead_letters.ingester import DeadLetterIngester
+from messaging.dead_letters.replay import Replayer, ReplayGuard
+from messaging.dead_letters.repository import DeadLetterRepository
+from messaging.health import ConsumerCheck
+from messaging.inbox import Inbox
+from messaging.metrics import MessagingMetrics
+from messaging.relay import OutboxRelay, RelayConfig
+from messaging.runtime import ConsumerRuntime
+from messaging.settings import MessagingSettings
+from messaging.subscriber import Subscriptions
+from messaging.tables import MessagingTables
+from messaging.topology import declare_topology, parse_tiers
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DeadLetters:
+    repository: DeadLetterRepository
+    replayer: Replayer
+    ingester: DeadLetterIngester
+    max_batch: int
+
+
+@dataclass
+class Messaging:
+    settings: MessagingSettings
+    tables: MessagingTables
+    connection: AbstractRobustConnection
+    relay: OutboxRelay
+    consumers: ConsumerRuntime
+    dead_letters: DeadLetters
+    inbox: Inbox
+    metrics: MessagingMetrics
+    analytics: AnalyticsPublisher | None = None
+
+
+def relay_config(settings: MessagingSettings) -> RelayConfig:
+    return RelayConfig(
+        amqp_url=settings.rabbitmq_url,
+        app_id=settings.service_name,
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+        publish_timeout_seconds=settings.publish_timeout_seconds,
+        retention_hours=settings.outbox_retention_hours,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_messaging(
+    app: FastAPI,
+    settings: MessagingSettings,
+    database: Database,
+    tables: MessagingTables,
+    subscriptions: Subscriptions | None = None,
+    *,
+    replay_guard: ReplayGuard | None = None,
+    analytics: Contracts | None = None,
+    version: str = "0",
+) -> AsyncIterator[Messaging]:
+    """``analytics``: the contracts of the analytics events this service emits through the
+    best-effort ``messaging.analytics`` publisher (``None``: the service emits none)."""
+    metrics = MessagingMetrics(getattr(app.state, "metrics_registry", None))
+    consumers = ConsumerRuntime(
+        settings,
+        subscriptions.items if subscriptions else [],
+        state=app.state,
+        version=version,
+        metrics=metrics,
+    )
+    queues = consumers.work_queues()
+    async with contextlib.AsyncExitStack() as stack:
+        connection = await aio_pika.connect_robust(
+            settings.rabbitmq_url,
+            timeout=settings.publish_timeout_seconds,
+            client_properties={"connection_name": f"{settings.service_name}-control"},
+        )
+        stack.push_async_callback(_close, connection)
+        await declare_topology(connection, tiers=parse_tiers(settings.retry_tiers), queues=queues)
+
+        replay_publisher = ConfirmedPublisher(
+            settings.rabbitmq_url,
+            name=f"{settings.service_name}-replay",
+            timeout_s=settings.publish_timeout_seconds,
+        )
+        stack.push_async_callback(replay_publisher.close)
+        repository = DeadLetterRepository(database.engine, tables.failed_messages)
+        ingester = DeadLetterIngester(
+            connection,
+            database.engine,
+            tables.failed_messages,
+            [q.name for q in queues],
+            prefetch=settings.dlq_prefetch,
+            metrics=metrics,
+        )
+        relay = OutboxRelay(database.engine, tables.outbox, relay_config(settings), metrics)
+        messaging = Messaging(
+            settings=settings,
+            tables=tables,
+            connection=connection,
+            relay=relay,
+            consumers=consumers,
+            dead_letters=DeadLetters(
+                repository=repository,
+                replayer=Replayer(
+                    repository,
+                    replay_publisher,
+                    rate_per_second=settings.replay_rate_per_second,
+                    metrics=metrics,
+                    guard=replay_guard,
+                ),
+                ingester=ingester,
+                max_batch=settings.replay_max_batch,
+            ),
+            inbox=Inbox(tables.inbox),
+            metrics=metrics,
+        )
+        app.state.messaging = messaging
+
+        if analytics is not None:
+            messaging.analytics = AnalyticsPublisher(
+                settings.rabbitmq_url,
+                analytics,
+                buffer_size=settings.analytics_buffer_size,
+                metrics=metrics,
+            )
+            await messaging.analytics.start()
+            stack.push_async_callback(messaging.analytics.stop)
+        await relay.start()
+        stack.push_async_callback(relay.stop)
+        await ingester.start()
+        stack.push_async_callback(ingester.stop)
+        await consumers.start()
+        stack.push_async_callback(consumers.stop)  # first to stop: handlers finish
+        purge = asyncio.create_task(_retention(messaging, database), name="messaging-retention")
+        stack.push_async_callback(_cancel, purge)
+
+        check = ConsumerCheck(connection, [q.name for q in queues])
+        stack.push_async_callback(check.close)
+        register_readiness_check(app, "rabbitmq", check)
+        yield messaging
+
+
+async def _retention(messaging: Messaging, database: Database) -> None:
+    """Hourly, in every replica (idempotent deletes): inbox rows past INBOX_RETENTION_DAYS,
+    resolved and archived dead letters past DEAD_LETTER_RETENTION_DAYS."""
+    settings = messaging.settings
+    while True:
+        try:
+            async with database.engine.begin() as conn:
+                await messaging.inbox.purge(
+                    conn, older_than=timedelta(days=settings.inbox_retention_days)
+                )
+            await messaging.dead_letters.repository.purge_settled(
+                older_than=timedelta(days=settings.dead_letter_retention_days)
+            )
+        except SQLAlchemyError as exc:
+            logger.warning("messaging retention failed", extra={"error": type(exc).__name__})
+        await asyncio.sleep(3600)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close(connection: AbstractRobustConnection) -> None:
+    with contextlib.suppress(*BROKER_ERRORS):
+        await connection.close()

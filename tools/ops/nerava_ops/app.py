@@ -1,0 +1,10 @@
+"""The ``nerava-ops`` command line: one group of commands per operational concern."""
+
+from __future__ import annotations
+
+import typer
+
+from nerava_ops.dead_letters import dead_letters
+
+app = typer.Typer(name="nerava-ops", help="Nerava operations.", no_args_is_help=True)
+app.add_typer(dead_letters, name="dead-letters")
