@@ -9,14 +9,9 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 
 async def _outbox(auth: AuthClient, message_type: str, user_id: str) -> list[dict[str, Any]]:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    assert_retry_after,
-    problem,
-    random_phone,
-    running,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running
+from tests.support.problem_json import assert_retry_after, problem
+from tests.support.samples import random_phone
 
 
 async def test_send_answers_202_with_the_challenge(

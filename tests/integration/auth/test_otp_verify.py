@@ -6,15 +6,9 @@ import asyncio
 from typing import Any
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    assert_retry_after,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.problem_json import assert_retry_after, problem
+from tests.support.samples import random_phone
 
 
 async def _started(auth: AuthClient, fake_twilio: TwilioControl) -> tuple[str, str, str]:

@@ -12,14 +12,9 @@ from auth.phone_crypto import generate_key_material
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 
 async def _refresh(auth: AuthClient, token: str) -> Any:

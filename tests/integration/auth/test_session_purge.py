@@ -19,14 +19,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 RETENTION = timedelta(days=30)
 

@@ -8,13 +8,8 @@ import pytest
 from auth.twilio_verify import TwilioVerifyProvider
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.samples import random_phone
 
 
 async def test_sign_in_me_refresh_logout(auth: AuthClient, fake_twilio: TwilioControl) -> None:

@@ -17,11 +17,12 @@ from messaging.topology import (
 )
 from sqlalchemy import select
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
 from tests.integration.messaging.queues import depth
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
 from tests.support.isolation import RunInfra
+from tests.support.messaging_store import Store
+from tests.support.samples import unique
 
 LIMIT = 2
 

@@ -16,11 +16,12 @@ from messaging.dead_letters.selection import Status
 from messaging.failures import PermanentError
 from messaging.subscriber import Delivery, Subscriptions
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.messaging_store import Store
+from tests.support.samples import unique
 
 API = "/v1/admin/dead-letters"
 

@@ -24,10 +24,11 @@ from messaging.topology import (
 from opentelemetry import trace
 from sqlalchemy import func, select
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.queues import drain_nothing, take
 from tests.integration.messaging.sample_contracts import DEMO, DoThingV1, ThingHappenedV1
 from tests.support.isolation import RunInfra
+from tests.support.messaging_store import Store
+from tests.support.samples import unique
 
 
 def _relay(store: Store, infra: RunInfra, **overrides: Any) -> OutboxRelay:

@@ -16,12 +16,13 @@ from messaging.subscriber import Delivery, Subscriptions
 from messaging.topology import TopologyMismatchError
 from opentelemetry import trace
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
 from tests.integration.messaging.queues import depth
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.messaging_store import Store
+from tests.support.samples import unique
 from tests.support.spans import captured_spans
 
 
