@@ -21,6 +21,7 @@ from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
 from tests.support.messaging_store import Store
 from tests.support.ops_cli import run_cli
+from tests.support.polling import eventually
 from tests.support.samples import unique
 
 
@@ -66,16 +67,19 @@ async def test_cli_lists_groups_shows_notes_replays_archives_through_the_admin_a
             "COLUMNS": "220",
         }
         sent = [await publish_event(channel, event_type, {"i": i}) for i in range(3)]
-        async with asyncio.timeout(30):
-            while True:
-                code, stdout, _ = await run_cli(
-                    ["dead-letters", "list", "--queue", queue, "--json"], env
-                )
-                assert code == 0, stdout
-                listing = json.loads(stdout)
-                if listing["total"] == 3:
-                    break
-                await asyncio.sleep(0.1)
+
+        async def three_listed() -> dict[str, Any]:
+            code, stdout, _ = await run_cli(
+                ["dead-letters", "list", "--queue", queue, "--json"], env
+            )
+            assert code == 0, stdout
+            listing: dict[str, Any] = json.loads(stdout)
+            assert listing["total"] == 3, listing
+            return listing
+
+        listing = await eventually(
+            three_listed, what="3 dead letters listed by the CLI", timeout=30, interval=0.1
+        )
         assert {i["message_id"] for i in listing["items"]} == {str(e.message_id) for e in sent}
 
         code, stdout, _ = await run_cli(["dead-letters", "list", "--queue", queue], env)
