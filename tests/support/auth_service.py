@@ -18,6 +18,7 @@ from auth.bootstrap import AuthDeps
 from auth.main import create_app
 from auth.settings import AuthSettings
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from tests.fakes.twilio.control import TwilioControl
 from tests.support.samples import random_ip, random_phone
@@ -26,12 +27,17 @@ SettingsFactory = Callable[..., AuthSettings]
 
 
 class AuthClient:
-    """An httpx client on one app instance, sending the gateway's client-IP header."""
+    """An httpx client on one app instance, sending the gateway's client-IP header.
 
-    def __init__(self, client: httpx.AsyncClient, ip: str, app: FastAPI) -> None:
+    ``redis`` is the test's own connection to the service's Redis, to read or move OTP state
+    the service keeps there (keys from ``deps.otp.challenge_key`` / ``phone_key``).
+    """
+
+    def __init__(self, client: httpx.AsyncClient, ip: str, app: FastAPI, redis: Redis) -> None:
         self.http = client
         self.ip = ip
         self.app = app
+        self.redis = redis
 
     @property
     def deps(self) -> AuthDeps:
@@ -81,10 +87,14 @@ class AuthClient:
 async def running(settings: AuthSettings, ip: str | None = None) -> AsyncIterator[AuthClient]:
     """``async with running(settings) as auth:`` one app instance through its lifespan."""
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
-            yield AuthClient(client, ip or random_ip(), app)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
+                yield AuthClient(client, ip or random_ip(), app, redis)
+    finally:
+        await redis.aclose()
 
 
 async def sign_in(auth: AuthClient, fake_twilio: TwilioControl, phone: str | None = None) -> Any:
@@ -101,4 +111,4 @@ async def sign_in(auth: AuthClient, fake_twilio: TwilioControl, phone: str | Non
 async def end_cooldown(auth: AuthClient, phone: str) -> None:
     """Lets ``phone`` request its next code at once (the resend cooldown is real time)."""
     phone_hash = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(phone_hash, "cooldown"))
+    await auth.redis.delete(auth.deps.otp.phone_key(phone_hash, "cooldown"))

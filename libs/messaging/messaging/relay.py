@@ -103,6 +103,11 @@ class OutboxRelay:
     def wake(self) -> None:
         self._wake.set()
 
+    async def connect(self) -> None:
+        """Opens the publishing connection now, to drive :meth:`relay_once` by hand (``start``
+        connects by itself); :meth:`stop` closes it."""
+        await self._ensure_broker()
+
     # ------------------------------------------------------------------ loop
     async def _run(self) -> None:
         backoff = 0.1

@@ -39,7 +39,7 @@ async def test_startup_logs_the_provider_and_shutdown_closes_the_twilio_client(
     async with running(auth_settings()) as auth:
         provider = auth.deps.provider
         assert isinstance(provider, TwilioVerifyProvider)
-        session = provider._client.http_client.session
-        assert not session.closed
-    assert session.closed
+        assert await provider.start(random_phone(), client_ip=None)  # its HTTP client is open
+    with pytest.raises(RuntimeError, match="Session is closed"):  # aiohttp's, once closed
+        await provider.start(random_phone(), client_ip=None)
     assert "otp provider active: twilio_verify" in caplog.text
