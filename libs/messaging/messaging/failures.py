@@ -156,4 +156,3 @@ def fingerprint(exc: BaseException) -> str:
 def stack_tail(exc: BaseException) -> str:
     text = "".join(traceback.format_exception(exc))
     return scrub_text(text)[-MAX_STACK_CHARS:]
-
