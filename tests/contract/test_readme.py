@@ -63,3 +63,24 @@ def test_relative_links_of_the_docs_resolve() -> None:
             elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
                 broken.append(f"{document.relative_to(ROOT)} -> {target}#{anchor}")
     assert not broken, broken
+
+
+_CITATION = re.compile(r"(docs/[\w-]+\.md|services/[\w-]+/README\.md)(?: §(\d+(?:\.\d+)*))?")
+_CODE_FOLDERS = ("libs", "services", "tools", "tests", "bench", "deploy")
+
+
+def test_documents_cited_by_the_code_exist_with_their_sections() -> None:
+    broken = []
+    for folder in _CODE_FOLDERS:
+        for module in sorted((ROOT / folder).rglob("*.py")):
+            if ".venv" in module.parts:
+                continue
+            for path, section in _CITATION.findall(module.read_text()):
+                document = ROOT / path
+                if not document.exists():
+                    broken.append(f"{module.relative_to(ROOT)}: {path}")
+                    continue
+                heading = re.compile(rf"^#{{1,6}} {re.escape(section)}[.\s]", re.MULTILINE)
+                if section and not heading.search(document.read_text()):
+                    broken.append(f"{module.relative_to(ROOT)}: {path} §{section}")
+    assert not broken, broken
