@@ -43,9 +43,12 @@ class IdempotencyStore:
         self.clock = clock
         self.ttl_seconds = ttl_seconds
         self.entries: dict[tuple[str, str], StoredResult] = {}
+        # Replays refused with idempotency_error (other parameters or another endpoint).
+        self.mismatches = 0
 
     def reset(self) -> None:
         self.entries.clear()
+        self.mismatches = 0
 
     def lookup(self, scope: str, key: str) -> StoredResult | None:
         entry = self.entries.get((scope, key))
@@ -84,6 +87,7 @@ class IdempotencyStore:
                 stored=False,
             )
         if entry.endpoint != endpoint:
+            self.mismatches += 1
             raise StripeApiError(
                 400,
                 "Keys for idempotent requests can only be used for the same endpoint they were"
@@ -93,6 +97,7 @@ class IdempotencyStore:
                 stored=False,
             )
         if entry.params != params:
+            self.mismatches += 1
             raise StripeApiError(
                 400,
                 "Keys for idempotent requests can only be used with the same parameters they were"
