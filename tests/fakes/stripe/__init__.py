@@ -42,7 +42,8 @@ Every POST honours ``Idempotency-Key`` with Stripe's rules (:mod:`tests.fakes.st
 replay with ``Idempotent-Replayed: true``, 400 ``idempotency_error`` on other params or endpoint,
 409 ``idempotency_key_in_use`` while the first is executing, keys per account for 24 h (fake
 clock); ``GET /__admin/state`` counts the refused replays (``idempotency_mismatches``) and the
-request log has each call's ``body_sha256``, so a test can prove a retry re-sent the same bytes.
+request log has each call's ``body_sha256`` and ``stripe_version``, so a test can prove that a
+retry re-sent the same bytes.
 API operations create events (``transfer.created|reversed``, ``payment_intent.created|succeeded|
 payment_failed``, ``customer.created|updated``, ``payment_method.attached|detached``,
 ``account.updated``), POSTed to ``webhook_url`` when configured, signed as

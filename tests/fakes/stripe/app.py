@@ -192,6 +192,7 @@ class FakeStripe(FakeProvider):
             key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
             scope = self._scope(call)
             call.record["body_sha256"] = hashlib.sha256(await request.read()).hexdigest()
+            call.record["stripe_version"] = request.headers.get("Stripe-Version")
             if key:
                 claimed = self.idempotency.claim(
                     scope, key, self._endpoint_id(call), p.canonical(call.pairs), call.request_id
