@@ -11,7 +11,8 @@ runs under ``asyncio.timeout`` a second past the HTTP timeout. Every POST is a s
 :class:`payments.stripe_requests.StripeRequest`: OUR deterministic idempotency key and the
 exact parameters of the first attempt. Failures are :mod:`payments.stripe_errors` (definitive,
 transient, ambiguous); logs carry the operation, key, status, Stripe code and request id, never
-the API key or Stripe's message text.
+the API key or Stripe's message text. Each call is one ``stripe <operation>`` span (with the
+key and the outcome) around the aiohttp client span, and counted in ``stripe_calls_total``.
 
 The calls the payments use cases make (handlers see :class:`payments.stripe_objects.StripeApi`
 through ``deps.py``; none of them runs inside a database transaction, and every POST is
@@ -68,6 +69,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import stripe
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from payments import stripe_requests as r
@@ -106,6 +108,7 @@ from payments.stripe_requests import StripeRequest
 from payments.stripe_settings import StripeSettings
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 T = TypeVar("T")
 MAX_NETWORK_RETRIES = 0
 DEADLINE_MARGIN_SECONDS = 1.0
@@ -221,14 +224,23 @@ class StripePaymentProvider:
         mutating: bool,
     ) -> T:
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self._deadline):
-                result = await make_call()
-        except _SDK_FAILURES as exc:
-            error = classify(exc, operation=operation, idempotency_key=key, mutating=mutating)
-            self._observe(operation, _outcome(error), started)
-            self._log_failure(error, exc)
-            raise error from exc
+        with tracer.start_as_current_span(
+            f"stripe {operation}", attributes={"stripe.operation": operation}
+        ) as span:
+            if key is not None:
+                span.set_attribute("stripe.idempotency_key", key)
+            try:
+                async with asyncio.timeout(self._deadline):
+                    result = await make_call()
+            except _SDK_FAILURES as exc:
+                error = classify(exc, operation=operation, idempotency_key=key, mutating=mutating)
+                outcome = _outcome(error)
+                span.set_attribute("stripe.outcome", outcome)
+                span.set_attribute("error.type", type(error).__name__)
+                self._observe(operation, outcome, started)
+                self._log_failure(error, exc)
+                raise error from exc
+            span.set_attribute("stripe.outcome", "ok")
         self._observe(operation, "ok", started)
         return result
 

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from common.telemetry import setup_tracing
+from opentelemetry.trace import SpanKind
 from payments import stripe_provider
 from payments import stripe_requests as req
 from payments.stripe_errors import StripeCardDeclinedError, StripeNotFoundError
@@ -21,6 +23,7 @@ from payments.stripe_requests import StripeRequest
 from prometheus_client import CollectorRegistry
 
 from tests.fakes.stripe.control import StripeControl
+from tests.support.spans import captured_spans
 
 REFRESH = "https://driver.nerava.test/payouts/refresh"
 RETURN = "https://driver.nerava.test/payouts/return"
@@ -294,3 +297,22 @@ async def test_events_are_listed_across_pages_for_backfill(
         e async for e in provider.list_events(types=["transfer.*"], created_gte=listed[0].created)
     ]
     assert recent and all(e.created >= listed[0].created for e in recent)
+
+
+async def test_each_call_is_one_span_around_the_http_client_span(
+    provider: StripePaymentProvider, fake_stripe: StripeControl
+) -> None:
+    setup_tracing("payments-tests", None)
+    destination = await ready_account(fake_stripe)
+    payout_id, request = payout(destination)
+    with captured_spans() as spans:
+        await provider.create_transfer(request)
+    finished = spans.get_finished_spans()
+    [call] = [s for s in finished if s.name == "stripe transfers.create"]
+    attributes = dict(call.attributes or {})
+    assert attributes["stripe.idempotency_key"] == f"payout:{payout_id}"
+    assert attributes["stripe.outcome"] == "ok"
+    http = [s for s in finished if s.kind is SpanKind.CLIENT]
+    assert http and all(
+        s.parent is not None and s.parent.span_id == call.context.span_id for s in http
+    )

@@ -7,6 +7,8 @@ client makes one attempt per call, within its few-seconds timeout (issue 14 item
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import time
 import uuid
@@ -17,6 +19,7 @@ from common.settings import Environment, ServiceSettings
 from payments import stripe_requests as req
 from payments.stripe_errors import (
     StripeAmbiguousError,
+    StripeCallError,
     StripeDefinitiveError,
     StripeIdempotencyMismatchError,
     StripeMisconfiguredError,
@@ -289,3 +292,90 @@ async def test_the_client_from_settings_talks_to_the_fake(
     assert made.id.startswith("tr_") and sent["stripe_version"] == settings.stripe_api_version
     with pytest.raises(ValueError, match="STRIPE_SECRET_KEY"):
         StripePaymentProvider.from_settings(_Settings(env=Environment.TEST))
+
+
+# ---------------------------------------------------------------- two workers, lost answers
+
+
+async def until_calls(fake: StripeControl, endpoint: str, count: int) -> None:
+    """Wait (bounded) until the fake has received ``count`` calls of ``endpoint``."""
+    for _ in range(500):
+        if await fake.calls(endpoint) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{endpoint} never reached {count} calls")
+
+
+async def test_a_second_worker_on_the_same_payout_is_told_in_flight_never_pays_twice(
+    fake_stripe: StripeControl, destination: str
+) -> None:
+    provider = StripePaymentProvider.create(
+        api_key=fake_stripe.api_key,
+        api_version="2026-10-28.endive",
+        timeout_seconds=5.0,
+        connect_timeout_seconds=1.0,
+        api_base=fake_stripe.url,
+    )
+    try:
+        request = transfer(destination)
+        await fake_stripe.add_latency("transfers.create", seconds=1.0)  # the first is slow
+        first = asyncio.create_task(provider.create_transfer(request))
+        await until_calls(fake_stripe, "transfers.create", 1)
+        with pytest.raises(StripeAmbiguousError) as caught:
+            await provider.create_transfer(StripeRequest.from_json(request.to_json()))
+        assert (caught.value.http_status, caught.value.code) == (409, "idempotency_key_in_use")
+        made = await first
+        later = await provider.create_transfer(StripeRequest.from_json(request.to_json()))
+    finally:
+        await provider.close()
+    assert later.id == made.id and later.answer.replayed
+    assert len(await fake_stripe.transfers()) == 1
+
+
+async def test_a_charge_whose_answer_is_lost_is_charged_once(
+    provider: StripePaymentProvider, fake_stripe: StripeControl
+) -> None:
+    customer = await provider.create_customer(req.customer_request(str(uuid.uuid4()), name="C"))
+    method = await provider.attach_payment_method(
+        req.attach_payment_method_request(customer.id, "pm_card_visa")
+    )
+    request = req.off_session_charge_request(
+        str(uuid.uuid4()),
+        amount_minor=2500,
+        currency="usd",
+        customer_id=customer.id,
+        payment_method_id=method.id,
+        merchant_id="m",
+        session_id="s",
+    )
+    await fake_stripe.commit_then_timeout("payment_intents.create", seconds=30)
+    with pytest.raises(StripeAmbiguousError):
+        await provider.charge_off_session(request)
+    retried = await provider.charge_off_session(StripeRequest.from_json(request.to_json()))
+    assert retried.succeeded and retried.answer.replayed
+    [intent] = await fake_stripe.payment_intents()
+    assert intent["id"] == retried.id
+    succeeded = [e async for e in provider.list_events(types=["payment_intent.succeeded"])]
+    assert [e.object_id for e in succeeded] == [retried.id]
+
+
+async def test_failure_logs_name_the_call_never_the_key_or_message(
+    fake_stripe: StripeControl, destination: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "sk_test_wrong_key_that_must_not_leak_01"
+    provider = build(fake_stripe, api_key=secret)
+    request = transfer(destination)
+    try:
+        with caplog.at_level(logging.INFO, logger="payments"), pytest.raises(StripeCallError):
+            await provider.create_transfer(request)
+    finally:
+        await provider.close()
+    [record] = [r for r in caplog.records if r.name == "payments.stripe_provider"]
+    assert record.levelno == logging.ERROR
+    assert (record.operation, record.idempotency_key, record.http_status) == (  # type: ignore[attr-defined]
+        "transfers.create",
+        request.idempotency_key,
+        401,
+    )
+    dumped = repr(record.__dict__) + record.getMessage()
+    assert secret not in dumped and "Invalid API Key" not in dumped
