@@ -39,7 +39,9 @@ Provider endpoints (names used by counters and faults in brackets):
   events, or a connected account's with its ``Stripe-Account`` header).
 
 Every POST honours ``Idempotency-Key`` with Stripe's rules (:mod:`tests.fakes.stripe.idempotency`):
-replay with ``Idempotent-Replayed: true``, 400 ``idempotency_error`` on other params or endpoint,
+replay with ``Idempotent-Replayed: true``, 400 ``idempotency_error`` on other params or endpoint
+(with ``strict_replays``, the default, also on the same params in another order: a replay must
+re-send the same encoded body),
 409 ``idempotency_key_in_use`` while the first is executing, keys per account for 24 h (fake
 clock); ``GET /__admin/state`` counts the refused replays (``idempotency_mismatches``) and the
 request log has each call's ``body_sha256`` and ``stripe_version``, so a test can prove that a

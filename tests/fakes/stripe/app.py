@@ -113,7 +113,12 @@ class FakeStripe(FakeProvider):
             scope = self._scope(call)
             if self.idempotency.lookup(scope, key) is None:
                 self.idempotency.claim(
-                    scope, key, self._endpoint_id(call), p.canonical(call.pairs), call.request_id
+                    scope,
+                    key,
+                    self._endpoint_id(call),
+                    tuple(call.pairs),
+                    call.request_id,
+                    strict=self.config.strict_replays,
                 )
                 self.idempotency.store(scope, key, response)
         return response
@@ -195,7 +200,12 @@ class FakeStripe(FakeProvider):
             call.record["stripe_version"] = request.headers.get("Stripe-Version")
             if key:
                 claimed = self.idempotency.claim(
-                    scope, key, self._endpoint_id(call), p.canonical(call.pairs), call.request_id
+                    scope,
+                    key,
+                    self._endpoint_id(call),
+                    tuple(call.pairs),
+                    call.request_id,
+                    strict=self.config.strict_replays,
                 )
                 if isinstance(claimed, web.Response):
                     return claimed

@@ -178,3 +178,22 @@ async def test_replays_are_checked_byte_for_byte(
     first, replay, changed = await fake_stripe.requests("payment_intents.create")
     assert first["body_sha256"] == replay["body_sha256"] != changed["body_sha256"]
     assert len(await fake_stripe.payment_intents()) == 1
+
+
+async def test_strict_replays_want_the_same_order_of_parameters(
+    sc: stripe.StripeClient, fake_stripe: StripeControl
+) -> None:
+    customer = await new_customer(sc)
+    params = off_session(customer.id, "pm_card_visa")
+    reordered = dict(reversed(list(params.items())))
+    await sc.v1.payment_intents.create_async(params, {"idempotency_key": "billing:be_o"})  # type: ignore[arg-type]
+    with pytest.raises(stripe.IdempotencyError):
+        await sc.v1.payment_intents.create_async(reordered, {"idempotency_key": "billing:be_o"})  # type: ignore[arg-type]
+    await fake_stripe.configure(strict_replays=False)  # Stripe's own comparison: as a set
+    again = await sc.v1.payment_intents.create_async(
+        reordered,  # type: ignore[arg-type]
+        {"idempotency_key": "billing:be_o"},
+    )
+    assert again.last_response is not None
+    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert len(await fake_stripe.payment_intents()) == 1
