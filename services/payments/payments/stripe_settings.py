@@ -15,6 +15,9 @@ Environment variables (upper case of the field names):
   connect, a few seconds (the SDK's default is 80 s). The client never retries by itself.
 - ``STRIPE_WEBHOOK_TOLERANCE_SECONDS`` (300, Stripe's) / ``STRIPE_WEBHOOK_MAX_FUTURE_SECONDS``:
   how old, and how far in the future, a signature timestamp may be.
+- ``STRIPE_REPLAY_WINDOW_HOURS``: how long after its first attempt a POST may still be replayed
+  with its key (20 h; Stripe may forget a key once it is 24 h old, and a replay after that
+  executes again). Older requests are settled by lookups only (``transfers.list``), never a POST.
 - ``STRIPE_CONNECT_COUNTRY``, ``STRIPE_CONNECT_REFRESH_URL``, ``STRIPE_CONNECT_RETURN_URL``:
   the drivers' Express accounts and where onboarding sends them back (``https`` when deployed).
 
@@ -55,6 +58,7 @@ class StripeSettings(BaseSettings):
     stripe_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=10)
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=30, le=300)
     stripe_webhook_max_future_seconds: int = Field(default=300, ge=0, le=300)
+    stripe_replay_window_hours: float = Field(default=20.0, gt=0, le=23)
     stripe_connect_country: str = "US"
     stripe_connect_refresh_url: str = f"{LOCAL_ONBOARDING}/refresh"
     stripe_connect_return_url: str = f"{LOCAL_ONBOARDING}/return"

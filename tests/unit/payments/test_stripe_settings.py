@@ -139,6 +139,7 @@ def test_local_and_test_accept_the_defaults() -> None:
         ("stripe_timeout_seconds", 0),
         ("stripe_webhook_tolerance_seconds", 3600),
         ("stripe_webhook_max_future_seconds", 3600),
+        ("stripe_replay_window_hours", 24),
     ],
 )
 def test_limits_stay_tight(field: str, value: float) -> None:
