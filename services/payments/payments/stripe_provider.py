@@ -46,7 +46,8 @@ preceded by the kill-switch check of its caller)::
           StripeAmbiguousError (mismatch included) → unknown, never reversed;
           other StripeTransientError → still pending, retried (nothing was executed)
     reconciler / POST /v1/admin/payments/payouts/{id}/reconcile
-        key younger than ~20 h and POSTs allowed → the same stored transfers.create
+        key younger than STRIPE_REPLAY_WINDOW_HOURS (20 h) and POSTs allowed → the same stored
+        transfers.create
         otherwise → list_transfers(transfer_group) only (transfers cannot be searched);
         one match with metadata.payout_id → succeeded, none after the horizon → failed,
         two or more → frozen + alert, then transfers.reversals.create
