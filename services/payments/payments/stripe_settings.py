@@ -123,12 +123,28 @@ class StripeSettings(BaseSettings):
                 problems.append(f"{name.upper()}: must be set explicitly to an https URL")
         return problems
 
-    @model_validator(mode="after")
-    def _refuse_unusable_stripe(self) -> Self:
+    def _env(self) -> Environment:
         env = getattr(self, "env", None)
         if not isinstance(env, Environment):
             raise TypeError("StripeSettings is a mixin of a ServiceSettings class (it needs ENV)")
+        return env
+
+    def unsafe_settings(self) -> list[str]:
+        """The base's problems plus Stripe's (when this mixin precedes the base in the MRO)."""
+        inherited = getattr(super(), "unsafe_settings", None)
+        problems: list[str] = list(inherited()) if inherited is not None else []
+        return _merged(problems, self.stripe_problems(self._env()))
+
+    @model_validator(mode="after")
+    def _refuse_unusable_stripe(self) -> Self:
+        env = self._env()
         problems = self.stripe_problems(env)
+        if env.is_deployed:  # report every problem at once, whichever validator runs first
+            problems = _merged(self.unsafe_settings(), problems)
         if problems:
             raise UnsafeSettingsError(env, problems)
         return self
+
+
+def _merged(first: list[str], second: list[str]) -> list[str]:
+    return first + [problem for problem in second if problem not in first]

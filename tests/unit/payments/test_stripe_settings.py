@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import stripe
-from common.settings import Environment, ServiceSettings
+from common.settings import DatabaseSettings, Environment, ServiceSettings
 from payments.stripe_settings import SDK_API_VERSION, StripeSettings
 from pydantic import ValidationError
 
@@ -69,6 +69,21 @@ def test_deployed_requires_key_secrets_version_and_onboarding_urls(
     ):
         assert name in message
     assert f"ENV={env.value}" in message
+
+
+class Connected(ServiceSettings, DatabaseSettings, StripeSettings):
+    pass
+
+
+class StripeFirst(StripeSettings, ServiceSettings, DatabaseSettings):
+    pass
+
+
+@pytest.mark.parametrize("cls", [Connected, StripeFirst])
+def test_every_problem_is_reported_at_once_in_either_order(cls: type[ServiceSettings]) -> None:
+    message = refused(cls, Environment.PROD)
+    for name in ("OTLP_ENDPOINT", "DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRETS"):
+        assert message.count(f"{name}:") == 1
 
 
 def test_test_key_is_refused_in_prod_and_live_key_outside_prod() -> None:
