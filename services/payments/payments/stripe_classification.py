@@ -40,10 +40,9 @@ def _details(exc: stripe.StripeError, idempotency_key: str | None) -> dict[str, 
     error = _error_object(exc)
     status = exc.http_status if isinstance(exc.http_status, int) else None
     code = exc.code if isinstance(exc.code, str) else None
-    if code is None and error is not None:  # some SDK errors leave ``code`` to the body
-        code = (
-            getattr(error, "code", None) if isinstance(getattr(error, "code", None), str) else None
-        )
+    if code is None:  # RateLimitError and others leave ``code`` to the error body
+        body_code = getattr(error, "code", None)
+        code = body_code if isinstance(body_code, str) else None
     decline = getattr(error, "decline_code", None) if error is not None else None
     return {
         "idempotency_key": idempotency_key,

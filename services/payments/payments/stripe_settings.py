@@ -33,8 +33,7 @@ import re
 from typing import Self
 
 from common.settings import Environment, UnsafeSettingsError
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 # The version stripe-python 16.1 is generated against (stripe._api_version).
 SDK_API_VERSION = "2026-10-28.endive"
@@ -45,10 +44,14 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 LOCAL_ONBOARDING = "http://127.0.0.1:8000/v1/payouts/account"
 
 
-class StripeSettings(BaseSettings):
-    """Stripe credentials, API version, webhook secrets and client limits (module doc)."""
+class StripeSettings(BaseModel):
+    """Stripe credentials, API version, webhook secrets and client limits (module doc).
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+    A group of fields, not a settings source of its own: it reads nothing from the environment
+    until the service's one settings class (a ``BaseSettings``) inherits it.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     stripe_secret_key: SecretStr | None = None
     stripe_api_version: str = SDK_API_VERSION

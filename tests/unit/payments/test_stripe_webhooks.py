@@ -16,7 +16,7 @@ from common.settings import Environment, ServiceSettings
 from payments.stripe_settings import StripeSettings
 from payments.stripe_webhooks import StripeWebhookVerifier, WebhookRejectedError
 
-NOW = int(time.time())  # the SDK checks against the real clock; ours is pinned to NOW
+NOW = int(time.time())  # our verifier's clock is pinned to NOW; the SDK reads the real one
 CURRENT = "whsec_current_secret_000000000001"
 OLD = "whsec_retiring_secret_00000000002"
 EVENT = {
@@ -61,7 +61,8 @@ def test_a_valid_event_is_verified_and_parsed() -> None:
         "2026-10-28.endive",
     )
     assert event.raw == RAW and event.signed_at == NOW and event.secret_index == 0
-    assert stripe.Webhook.construct_event(RAW, sign(RAW, CURRENT), CURRENT).id == "evt_1"
+    now = int(time.time())  # the SDK checks against the real clock
+    assert stripe.Webhook.construct_event(RAW, sign(RAW, CURRENT, now), CURRENT).id == "evt_1"
 
 
 def test_one_byte_changed_is_rejected() -> None:
@@ -93,9 +94,9 @@ def test_old_timestamps_beyond_300_seconds_are_rejected() -> None:
 
 
 def test_future_timestamps_are_bounded_though_the_sdk_accepts_them() -> None:
-    ahead = sign(RAW, CURRENT, NOW + 3600)
-    stripe.WebhookSignature.verify_header(RAW, ahead, CURRENT, tolerance=300)  # the SDK: fine
-    assert rejected(verifier(), RAW, ahead) == "webhook_signature_expired"
+    sdk_ahead = sign(RAW, CURRENT, int(time.time()) + 3600)
+    stripe.WebhookSignature.verify_header(RAW, sdk_ahead, CURRENT, tolerance=300)  # the SDK: fine
+    assert rejected(verifier(), RAW, sign(RAW, CURRENT, NOW + 3600)) == "webhook_signature_expired"
     assert verifier().verify(RAW, sign(RAW, CURRENT, NOW + 300)).event_id == "evt_1"
 
 
