@@ -111,7 +111,7 @@ def transfer_view(obj: Any) -> StripeTransfer:
 
 
 def event_view(obj: Any) -> StripeEvent:
-    data = obj.to_dict()
+    data = obj.to_dict(for_json=True)  # JSON-ready for the inbox (Decimal -> str)
     inner = (data.get("data") or {}).get("object") or {}
     return StripeEvent(
         id=str(data["id"]),

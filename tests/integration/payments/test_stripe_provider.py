@@ -292,6 +292,7 @@ async def test_events_are_listed_across_pages_for_backfill(
     made = [await provider.create_transfer(payout(destination, 100 + i)[1]) for i in range(5)]
     listed = [e async for e in provider.list_events(types=["transfer.created"])]
     assert [e.object_id for e in listed] == [t.id for t in reversed(made)]
+    assert json.loads(json.dumps(listed[0].payload)) == listed[0].payload  # storable as JSONB
     assert len(await fake_stripe.requests("events.list")) == 3
     recent = [
         e async for e in provider.list_events(types=["transfer.*"], created_gte=listed[0].created)
