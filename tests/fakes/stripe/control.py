@@ -126,6 +126,10 @@ class StripeControl(FakeControl):
         """Replays the fake refused with 400 idempotency_error since the reset."""
         return int((await self.state())["idempotency_mismatches"])
 
+    async def charges(self) -> list[dict[str, Any]]:
+        """The PaymentIntents that actually took money (``succeeded``)."""
+        return [i for i in await self.payment_intents() if i["status"] == "succeeded"]
+
     async def payment_intents(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = (await self.state())["payment_intents"]
         return rows

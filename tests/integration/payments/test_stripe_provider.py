@@ -232,7 +232,7 @@ async def test_off_session_charge_once_per_billing_event(
     assert again.id == intent.id and again.answer.replayed
     [sent, _] = await fake_stripe.requests("payment_intents.create")
     assert sent["idempotency_key"] == "billing:be-1"
-    assert len(await fake_stripe.payment_intents()) == 1
+    assert [c["id"] for c in await fake_stripe.charges()] == [intent.id]
     assert (await provider.retrieve_payment_intent(intent.id)).status == "succeeded"
 
 
@@ -264,7 +264,7 @@ async def test_a_decline_is_definitive_and_replays_the_same(
     with pytest.raises(StripeCardDeclinedError) as again:
         await provider.charge_off_session(stored(request))
     assert again.value.payment_intent_id == error.payment_intent_id
-    assert len(await fake_stripe.payment_intents()) == 1
+    assert len(await fake_stripe.payment_intents()) == 1 and await fake_stripe.charges() == []
 
 
 # ---------------------------------------------------------------- reads and events
