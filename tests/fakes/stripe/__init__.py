@@ -75,5 +75,6 @@ Fault knobs (shared admin API, typed in :class:`tests.fakes.stripe.control.Strip
 the next N calls (``fail_next(..., times=N)``, optionally ``cache=True``), hang or slow them
 (``add_latency`` / ``hang``), execute then hold the answer (``commit_then_timeout``), drop the
 connection unexecuted (``disconnect_next``), decline (``decline_next``); per-endpoint call
-counters (``calls`` / ``call_counts``).
+counters (``calls`` / ``call_counts``) and what was actually done (``transfers``, ``charges``,
+``transfer_reversals``, ``idempotency_mismatches``).
 """
