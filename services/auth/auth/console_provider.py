@@ -48,7 +48,7 @@ class ConsoleOtpProvider:
         self._show(pending)
         return verification_id
 
-    async def check(self, *, verification_id: str, phone_e164: str, code: str) -> bool:
+    async def check(self, *, verification_id: str, code: str) -> bool:
         pending = self._pending.get(verification_id)
         if pending is None or pending.expires_at <= time.monotonic():
             self._pending.pop(verification_id, None)

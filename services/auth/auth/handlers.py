@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from common.errors import InvalidInput
 
-from auth.bootstrap import AuthDeps
+from auth.deps import Deps
 from auth.errors import (
     InvalidPhoneNumberError,
     OtpAlreadyUsedError,
@@ -32,6 +32,7 @@ from auth.errors import (
     ServiceMisconfiguredError,
     VerificationLockedError,
 )
+from auth.otp_outcomes import VerifyAttempt
 from auth.otp_provider import (
     MaxChecksReachedError,
     ProviderError,
@@ -41,7 +42,6 @@ from auth.otp_provider import (
     Rejection,
     VerificationNotFoundError,
 )
-from auth.otp_state import VerifyAttempt
 from auth.phone_crypto import EncryptedPhone
 from auth.phone_numbers import PhoneNumberError, PhoneRegionError, mask_e164, parse_phone
 from auth.session_handlers import SignedIn, open_session
@@ -65,7 +65,7 @@ def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
 
-async def start_otp(deps: AuthDeps, *, phone: str, client_ip: str) -> OtpStarted:
+async def start_otp(deps: Deps, *, phone: str, client_ip: str) -> OtpStarted:
     settings = deps.settings
     try:
         number = parse_phone(phone, settings.otp_allowed_country_codes)
@@ -130,7 +130,7 @@ async def start_otp(deps: AuthDeps, *, phone: str, client_ip: str) -> OtpStarted
 
 
 async def _start_failure(
-    deps: AuthDeps, exc: ProviderError, phone_hash: str, remaining: float | None
+    deps: Deps, exc: ProviderError, phone_hash: str, remaining: float | None
 ) -> Exception:
     if isinstance(exc, ProviderUnavailableError):
         await deps.otp.refund_send(phone_hash)
@@ -155,7 +155,7 @@ async def _start_failure(
     return ServiceMisconfiguredError("Sign-in is temporarily unavailable.", retry_after=30)
 
 
-async def verify_otp(deps: AuthDeps, *, challenge_id: str, code: str, client_ip: str) -> SignedIn:
+async def verify_otp(deps: Deps, *, challenge_id: str, code: str, client_ip: str) -> SignedIn:
     length = deps.settings.otp_code_length
     if len(code) != length or not code.isascii() or not code.isdigit():
         raise InvalidInput(f"The code must be exactly {length} digits.")
@@ -165,9 +165,7 @@ async def verify_otp(deps: AuthDeps, *, challenge_id: str, code: str, client_ip:
     attempt = await deps.otp.begin_verify(challenge_id, client_ip)
     _raise_for_refusal(attempt, challenge_id)
     try:
-        approved = await deps.provider.check(
-            verification_id=attempt.verification_id, phone_e164="", code=code
-        )
+        approved = await deps.provider.check(verification_id=attempt.verification_id, code=code)
     except ProviderError as exc:
         raise await _check_failure(deps, exc, attempt, challenge_id) from None
     if not approved:
@@ -227,7 +225,7 @@ def _raise_for_refusal(attempt: VerifyAttempt, challenge_id: str) -> None:
 
 
 async def _check_failure(
-    deps: AuthDeps, exc: ProviderError, attempt: VerifyAttempt, challenge_id: str
+    deps: Deps, exc: ProviderError, attempt: VerifyAttempt, challenge_id: str
 ) -> Exception:
     if isinstance(exc, MaxChecksReachedError):
         await deps.otp.exhaust(challenge_id, attempt.phone_hash)
@@ -251,9 +249,7 @@ async def _check_failure(
     return ServiceMisconfiguredError("Sign-in is temporarily unavailable.", retry_after=30)
 
 
-async def _resolve_not_found(
-    deps: AuthDeps, attempt: VerifyAttempt, challenge_id: str
-) -> Exception:
+async def _resolve_not_found(deps: Deps, attempt: VerifyAttempt, challenge_id: str) -> Exception:
     """Twilio 20404 on a check, explained by our own challenge state."""
     status = await deps.otp.challenge_status(challenge_id)
     if status == "approved":
@@ -277,7 +273,7 @@ async def _resolve_not_found(
     return ServiceMisconfiguredError("Sign-in is temporarily unavailable.", retry_after=30)
 
 
-async def _wrong_code(deps: AuthDeps, attempt: VerifyAttempt, challenge_id: str) -> Exception:
+async def _wrong_code(deps: Deps, attempt: VerifyAttempt, challenge_id: str) -> Exception:
     decision = await deps.otp.wrong_code(challenge_id, attempt.phone_hash)
     if decision.outcome == "invalid":
         return OtpInvalidError(
@@ -300,7 +296,7 @@ async def _wrong_code(deps: AuthDeps, attempt: VerifyAttempt, challenge_id: str)
     )
 
 
-async def _cancel_quietly(deps: AuthDeps, verification_id: str) -> None:
+async def _cancel_quietly(deps: Deps, verification_id: str) -> None:
     """A closed challenge's code must not stay usable at the provider; failure is only logged."""
     try:
         await deps.provider.cancel(verification_id)

@@ -71,7 +71,7 @@ class OtpProvider(Protocol):
     async def start(self, phone_e164: str, *, client_ip: str | None) -> str:
         """Sends a code; returns the provider's verification id."""
 
-    async def check(self, *, verification_id: str, phone_e164: str, code: str) -> bool:
+    async def check(self, *, verification_id: str, code: str) -> bool:
         """True if the code is correct, False if it is wrong; raises on any failure."""
 
     async def cancel(self, verification_id: str) -> None:

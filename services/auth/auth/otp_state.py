@@ -24,7 +24,6 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from common.redis_client import KeySpace
@@ -35,57 +34,11 @@ from redis.exceptions import RedisError
 
 from auth import otp_scripts
 from auth.errors import DependencyUnavailableError
+from auth.otp_outcomes import Decision, LiveChallenge, OtpLimits, VerifyAttempt
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class OtpLimits:
-    max_attempts: int
-    ttl_seconds: int
-    resend_cooldowns_seconds: list[int]
-    send_streak_window_seconds: int
-    daily_cap_per_phone: int
-    phone_failure_threshold: int
-    phone_failure_window_seconds: int
-    phone_lock_seconds: int
-    ip_start_per_hour: int
-    ip_start_burst: int
-    ip_verify_per_hour: int
-    ip_verify_burst: int
-    sms_budget_per_hour: int
-    sms_budget_burst: int
-    refresh_per_ip_per_hour: int
-    refresh_ip_burst: int
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: str
-    wait_seconds: float = 0.0
-    remaining: int = 0
-
-
-@dataclass(frozen=True)
-class LiveChallenge:
-    challenge_id: str
-    status: str
-    remaining_ms: int
-    attempts: int
-
-
-@dataclass(frozen=True)
-class VerifyAttempt:
-    outcome: str
-    wait_seconds: float = 0.0
-    attempts: int = 0
-    phone_hash: str = ""
-    verification_id: str = ""
-    phone_ciphertext: str = ""
-    phone_key_id: str = ""
-    remaining_ms: int = 0
 
 
 def _hour_ms(per_hour: int) -> int:

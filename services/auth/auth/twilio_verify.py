@@ -148,7 +148,7 @@ class TwilioVerifyProvider:
         )
         return verification_sid
 
-    async def check(self, *, verification_id: str, phone_e164: str, code: str) -> bool:
+    async def check(self, *, verification_id: str, code: str) -> bool:
         instance = await self._call(
             "check",
             lambda: self._service.verification_checks.create_async(

@@ -17,7 +17,7 @@ from common.jwt_verification import JwtVerifier
 from cryptography.hazmat.primitives import serialization
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import AuthClient, problem, sign_in
+from tests.support.auth_service import AuthClient, problem, sign_in
 from tests.support.jwt_tokens import TestSigningKeys
 
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
+from tests.support.auth_service import (
     AuthClient,
     end_cooldown,
     problem,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
+from tests.support.auth_service import (
     SettingsFactory,
     problem,
     random_ip,

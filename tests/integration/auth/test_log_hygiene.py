@@ -10,7 +10,7 @@ import pytest
 from common.logs import ContextFilter, JsonFormatter
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import SettingsFactory, random_phone, running
+from tests.support.auth_service import SettingsFactory, random_phone, running
 
 
 class _Capture(logging.Handler):

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
+from tests.support.auth_service import (
     AuthClient,
     SettingsFactory,
     random_phone,

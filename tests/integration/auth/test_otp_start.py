@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
+from tests.support.auth_service import (
     AuthClient,
     SettingsFactory,
     assert_retry_after,
@@ -199,7 +199,7 @@ async def test_resend_reuses_the_challenge_and_grows_the_cooldown(
     phone = random_phone()
     first = (await auth.start(phone)).json()
     ph = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+    await auth.redis.delete(auth.otp_state.phone_key(ph, "cooldown"))
     second = (await auth.start(phone)).json()
     assert second["challenge_id"] == first["challenge_id"]
     assert second["resend_available_in"] == 60

@@ -12,7 +12,7 @@ from auth.phone_crypto import generate_key_material
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
+from tests.support.auth_service import (
     AuthClient,
     SettingsFactory,
     problem,
@@ -27,7 +27,7 @@ async def _refresh(auth: AuthClient, token: str) -> Any:
 
 
 async def _sql(auth: AuthClient, query: str, **params: Any) -> Any:
-    async with auth.deps.database.engine.begin() as conn:
+    async with auth.sql.begin() as conn:
         result = await conn.execute(text(query), params)
         return result.all() if result.returns_rows else result.rowcount
 
@@ -195,7 +195,7 @@ async def _three_sessions(auth: AuthClient, fake_twilio: TwilioControl) -> list[
     for _ in range(3):
         sessions.append(await sign_in(auth, fake_twilio, phone))
         ph = auth.deps.phones.lookup_hash(phone).hex()
-        await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+        await auth.redis.delete(auth.otp_state.phone_key(ph, "cooldown"))
     assert len({s["session_id"] for s in sessions}) == 3
     assert len({s["user"]["id"] for s in sessions}) == 1
     return sessions

@@ -8,7 +8,7 @@ import pytest
 from auth.twilio_verify import TwilioVerifyProvider
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
+from tests.support.auth_service import (
     AuthClient,
     SettingsFactory,
     random_phone,

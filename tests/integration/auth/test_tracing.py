@@ -6,7 +6,7 @@ from __future__ import annotations
 from opentelemetry.trace import SpanKind
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import AuthClient, random_phone
+from tests.support.auth_service import AuthClient, random_phone
 from tests.support.spans import captured_spans
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
