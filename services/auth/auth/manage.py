@@ -2,7 +2,7 @@
 
     python -m auth.manage promote --phone +14155550123 --role admin
     python -m auth.manage revoke-sessions --user-id <uuid>
-    python -m auth.manage rehash-phones     # after a PHONE_LOOKUP_KEY rotation (README)
+    python -m auth.manage rehash-phones     # after a lookup-key rotation (services/auth/README.md)
 
 Configuration comes from the same environment as the service (``AuthSettings``); phones are
 the identity, so ``promote`` creates the user when the number has never signed in.
