@@ -61,6 +61,12 @@ class ConsoleOtpProvider:
             return True
         return False
 
+    async def status(self, verification_id: str) -> str:
+        pending = self._pending.get(verification_id)
+        if pending is None or pending.expires_at <= time.monotonic():
+            raise VerificationNotFoundError("no pending console verification")
+        return "max_attempts_reached" if pending.checks >= self._max_checks else "pending"
+
     async def cancel(self, verification_id: str) -> None:
         self._pending.pop(verification_id, None)
 

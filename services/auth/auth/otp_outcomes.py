@@ -31,8 +31,8 @@ class OtpLimits:
 
 @dataclass(frozen=True)
 class Decision:
-    """``outcome`` of a send (``ok``, ``rate_limited``, ``send_limit``, ``cooldown``,
-    ``budget``) or of a wrong code (``invalid``, ``exhausted``, ``locked``)."""
+    """``outcome`` of a send (``ok``, ``rate_limited``, ``locked``, ``send_limit``,
+    ``cooldown``, ``budget``) or of a wrong code (``invalid``, ``exhausted``, ``locked``)."""
 
     outcome: str
     wait_seconds: float = 0.0

@@ -2,7 +2,7 @@
 
 Keys (all under ``<REDIS_KEY_PREFIX>:auth:``)::
 
-    otp:ch:<challenge id>          hash: st, exp (ms), att, ph, vs, pe, pk
+    otp:ch:<challenge id>          hash: st, exp (ms), att, ph, vs, pe, pk, uc (see handlers)
     otp:phone:<hash>:current       live challenge id of the phone (resend reuses it)
     otp:phone:<hash>:cooldown      resend cooldown (TTL)        :streak  sends in a row
     otp:phone:<hash>:day           sends in 24 h                :fails   wrong codes (window)
@@ -101,6 +101,7 @@ class OtpState:
             self.phone_key(phone_hash, "cooldown"),
             self.phone_key(phone_hash, "streak"),
             self._k("rl", "sms-budget"),
+            self.phone_key(phone_hash, "lock"),
         ]
         args: list[int] = [
             _hour_ms(lim.ip_start_per_hour),
@@ -227,6 +228,17 @@ class OtpState:
         key = self.challenge_key(challenge_id)
         status = await self._run("challenge_status", lambda: self._client.hget(key, "st"))
         return _text(status) if status is not None else None
+
+    async def note_unanswered_check(self, challenge_id: str, code_digest: str) -> None:
+        """Remembers (on the challenge, for its lifetime) the code of a check that got no answer:
+        the provider may have approved it."""
+        keys = [self.challenge_key(challenge_id)]
+        await self._eval("note_unanswered", otp_scripts.NOTE_UNANSWERED, keys, [code_digest])
+
+    async def unanswered_check(self, challenge_id: str) -> str | None:
+        key = self.challenge_key(challenge_id)
+        digest = await self._run("unanswered_check", lambda: self._client.hget(key, "uc"))
+        return _text(digest) if digest is not None else None
 
     async def mark_spent(self, challenge_id: str) -> None:
         keys = [self.challenge_key(challenge_id)]

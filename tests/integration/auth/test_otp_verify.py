@@ -10,6 +10,7 @@ from tests.support.auth_service import (
     AuthClient,
     SettingsFactory,
     assert_retry_after,
+    end_cooldown,
     problem,
     random_phone,
     running,
@@ -162,12 +163,15 @@ async def test_failures_across_challenges_lock_the_phone(
         resp = await auth.verify(challenge, _wrong(code))
         problem(resp, 429, "verification_locked")
         assert assert_retry_after(resp) > 3000
-        # A new code (resend) does not lift the lock, even with the right code.
-        ph = auth.deps.phones.lookup_hash(phone).hex()
-        await auth.redis.delete(auth.otp_state.phone_key(ph, "cooldown"))
-        new = (await auth.start(phone)).json()["challenge_id"]
-        fresh = await fake_twilio.last_code_for(phone)
-        problem(await auth.verify(new, fresh), 429, "verification_locked")
+        # The right code does not lift the lock, and no new code is sent while it holds: the
+        # start answers the lock's 429 without an SMS (it could only fail the same way).
+        problem(await auth.verify(challenge, code), 429, "verification_locked")
+        await end_cooldown(auth, phone)
+        sends = await fake_twilio.calls("verifications.create")
+        resp = await auth.start(phone)
+        problem(resp, 429, "verification_locked")
+        assert assert_retry_after(resp) > 3000
+        assert await fake_twilio.calls("verifications.create") == sends
 
 
 async def test_per_ip_verify_limit_is_429_rate_limited(

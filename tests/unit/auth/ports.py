@@ -105,7 +105,7 @@ class FakeOtpStore:
     first_approval: bool = True
     status: str | None = "pending"
     ip_wait: float = 0.0
-    lock_wait: float = 0.0
+    unanswered: str | None = None
     calls: list[str] = field(default_factory=list)
 
     def called(self, name: str) -> int:
@@ -121,10 +121,6 @@ class FakeOtpStore:
     async def live_challenge(self, phone_hash: str) -> LiveChallenge | None:
         self.calls.append("live_challenge")
         return self.live
-
-    async def phone_lock_seconds(self, phone_hash: str) -> float:
-        self.calls.append("phone_lock_seconds")
-        return self.lock_wait
 
     async def create_challenge(
         self, *, phone_hash: str, verification_id: str, phone_ciphertext: str, phone_key_id: str
@@ -156,6 +152,14 @@ class FakeOtpStore:
     async def challenge_status(self, challenge_id: str) -> str | None:
         self.calls.append("challenge_status")
         return self.status
+
+    async def note_unanswered_check(self, challenge_id: str, code_digest: str) -> None:
+        self.calls.append("note_unanswered_check")
+        self.unanswered = code_digest
+
+    async def unanswered_check(self, challenge_id: str) -> str | None:
+        self.calls.append("unanswered_check")
+        return self.unanswered
 
     async def mark_spent(self, challenge_id: str) -> None:
         self.calls.append("mark_spent")

@@ -15,6 +15,7 @@ from auth.errors import (
     PhoneRegionUnsupportedError,
     RateLimitedError,
     ServiceMisconfiguredError,
+    VerificationLockedError,
 )
 from auth.otp_outcomes import Decision, LiveChallenge
 from auth.otp_provider import (
@@ -72,6 +73,7 @@ async def test_a_bad_number_is_refused_before_any_limit_or_sms(
     ("outcome", "error"),
     [
         ("rate_limited", RateLimitedError),
+        ("locked", VerificationLockedError),
         ("send_limit", OtpSendLimitExceededError),
         ("cooldown", OtpResendCooldownError),
         ("budget", RateLimitedError),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from auth import handlers
 from auth.bootstrap import otp_limits
+from auth.deps import Deps
 from auth.errors import (
     OtpAlreadyUsedError,
     OtpChallengeNotFoundError,
@@ -153,3 +154,55 @@ async def test_an_approved_code_with_the_database_down_is_503_and_spends_the_cha
     assert raised.value.code == "dependency_unavailable" and raised.value.retry_after
     assert "code" not in raised.value.detail.lower()
     assert otp.called("mark_spent") == 1
+
+
+def _signable(otp: FakeOtpStore, deps: Deps) -> None:
+    """Makes the scripted attempt carry a real encrypted phone (so sign-in can proceed)."""
+    encrypted = deps.phones.encrypt(PHONE)
+    otp.attempt = VerifyAttempt(
+        outcome="ok",
+        attempts=1,
+        phone_hash=deps.phones.lookup_hash(PHONE).hex(),
+        verification_id="VE" + "1" * 32,
+        phone_ciphertext=encrypted.ciphertext.hex(),
+        phone_key_id=encrypted.key_id,
+        remaining_ms=500_000,
+    )
+
+
+@pytest.mark.parametrize("status", ["approved", VerificationNotFoundError("20404")])
+async def test_an_unanswered_check_that_twilio_approved_goes_on_to_sign_in(
+    status: object,
+) -> None:
+    """The sign-in is attempted (here it meets the unreachable database: a 503 of the unit of
+    work, not of the provider)."""
+    otp = _store()
+    provider = FakeProvider(checks=[ProviderUnavailableError("timeout")], statuses=[status])  # type: ignore[list-item]
+    async with deps_with(provider=provider, otp=otp) as deps:
+        _signable(otp, deps)
+        with pytest.raises(DependencyUnavailable) as raised:
+            await handlers.verify_otp(deps, challenge_id=CHALLENGE, code="123456", client_ip="ip")
+    assert raised.value.code == "dependency_unavailable"
+    assert provider.called("status") == 1 and otp.called("approved") == 1
+    assert otp.called("refund_attempt") == 0
+
+
+async def test_an_unanswered_check_still_pending_is_503_and_remembered_for_the_retry() -> None:
+    otp = _store()
+    provider = FakeProvider(
+        checks=[ProviderUnavailableError("timeout"), VerificationNotFoundError("20404")],
+        statuses=["pending"],
+    )
+    async with deps_with(provider=provider, otp=otp) as deps:
+        _signable(otp, deps)
+        with pytest.raises(OtpProviderUnavailableError):
+            await handlers.verify_otp(deps, challenge_id=CHALLENGE, code="123456", client_ip="ip")
+        assert otp.called("refund_attempt") == 1 and otp.unanswered is not None
+        # the retry of the same code hears 20404: that is the approval, not a misconfiguration
+        with pytest.raises(DependencyUnavailable):
+            await handlers.verify_otp(deps, challenge_id=CHALLENGE, code="123456", client_ip="ip")
+        assert otp.called("approved") == 1
+        # another code hearing 20404 is still the misconfiguration answer
+        provider.checks.append(VerificationNotFoundError("20404"))
+        with pytest.raises(ServiceMisconfiguredError):
+            await handlers.verify_otp(deps, challenge_id=CHALLENGE, code="654321", client_ip="ip")
