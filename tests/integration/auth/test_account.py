@@ -15,7 +15,7 @@ from tests.support.samples import random_phone
 
 
 async def _outbox(auth: AuthClient, message_type: str, user_id: str) -> list[dict[str, Any]]:
-    async with auth.deps.database.engine.connect() as conn:
+    async with auth.sql.connect() as conn:
         rows = (
             await conn.execute(
                 text("SELECT body FROM auth.outbox WHERE message_type = :t"), {"t": message_type}
@@ -45,7 +45,7 @@ async def test_phone_is_encrypted_at_rest_with_a_key_id(
 ) -> None:
     phone = random_phone()
     tokens = await sign_in(auth, fake_twilio, phone)
-    async with auth.deps.database.engine.connect() as conn:
+    async with auth.sql.connect() as conn:
         row = (
             await conn.execute(
                 text(

@@ -98,7 +98,7 @@ async def test_twilio_max_checks_is_429_max_attempts(
 
 async def test_expired_challenge_is_410(auth: AuthClient, fake_twilio: TwilioControl) -> None:
     _, challenge, code = await _started(auth, fake_twilio)
-    await auth.redis.hset(auth.deps.otp.challenge_key(challenge), "exp", 0)
+    await auth.redis.hset(auth.otp_state.challenge_key(challenge), "exp", 0)
     body = problem(await auth.verify(challenge, code), 410, "otp_expired")
     assert body["challenge_id"] == challenge
     assert await fake_twilio.calls("verification_checks.create") == 0
@@ -109,9 +109,8 @@ async def test_twilio_20404_near_our_expiry_is_410(
 ) -> None:
     _, challenge, code = await _started(auth, fake_twilio)
     # Our challenge has 3 s left; Twilio already forgot the verification.
-    otp = auth.deps.otp
     now_ms = int((await auth.redis.time())[0]) * 1000
-    await auth.redis.hset(otp.challenge_key(challenge), "exp", now_ms + 3000)
+    await auth.redis.hset(auth.otp_state.challenge_key(challenge), "exp", now_ms + 3000)
     await fake_twilio.advance_clock(601)
     problem(await auth.verify(challenge, code), 410, "otp_expired")
 
@@ -122,7 +121,7 @@ async def test_twilio_20404_for_a_live_challenge_is_503_and_refunded(
     _, challenge, code = await _started(auth, fake_twilio)
     await fake_twilio.advance_clock(601)  # Twilio's clock runs ahead of ours: it lost the code
     problem(await auth.verify(challenge, code), 503, "service_misconfigured")
-    attempts = await auth.redis.hget(auth.deps.otp.challenge_key(challenge), "att")
+    attempts = await auth.redis.hget(auth.otp_state.challenge_key(challenge), "att")
     assert int(attempts) == 0
 
 
@@ -157,11 +156,15 @@ async def test_failures_across_challenges_lock_the_phone(
         resp = await auth.verify(challenge, _wrong(code))
         problem(resp, 429, "verification_locked")
         assert assert_retry_after(resp) > 3000
-        # A new code (resend) does not lift the lock, even with the right code.
+        # The right code does not lift the lock, and no new code is sent while it holds: the
+        # start answers the lock's 429 without an SMS (it could only fail the same way).
+        problem(await auth.verify(challenge, code), 429, "verification_locked")
         await end_cooldown(auth, phone)
-        new = (await auth.start(phone)).json()["challenge_id"]
-        fresh = await fake_twilio.last_code_for(phone)
-        problem(await auth.verify(new, fresh), 429, "verification_locked")
+        sends = await fake_twilio.calls("verifications.create")
+        resp = await auth.start(phone)
+        problem(resp, 429, "verification_locked")
+        assert assert_retry_after(resp) > 3000
+        assert await fake_twilio.calls("verifications.create") == sends
 
 
 async def test_per_ip_verify_limit_is_429_rate_limited(
@@ -199,7 +202,7 @@ async def test_twilio_timeout_on_check_is_503_and_not_counted(
         _, challenge, code = await _started(auth, fake_twilio)
         await fake_twilio.add_latency("verification_checks.create", seconds=3)
         problem(await auth.verify(challenge, code), 503, "otp_provider_unavailable")
-        attempts = await auth.redis.hget(auth.deps.otp.challenge_key(challenge), "att")
+        attempts = await auth.redis.hget(auth.otp_state.challenge_key(challenge), "att")
         assert int(attempts) == 0
 
 

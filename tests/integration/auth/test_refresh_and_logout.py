@@ -22,7 +22,7 @@ async def _refresh(auth: AuthClient, token: str) -> Any:
 
 
 async def _sql(auth: AuthClient, query: str, **params: Any) -> Any:
-    async with auth.deps.database.engine.begin() as conn:
+    async with auth.sql.begin() as conn:
         result = await conn.execute(text(query), params)
         return result.all() if result.returns_rows else result.rowcount
 
