@@ -8,8 +8,9 @@ or inspect state, never the service's).
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +22,7 @@ from auth.main import create_app
 from auth.otp_state import OtpState
 from auth.settings import AuthSettings
 from common.database import make_engine
+from common.openapi_errors import documented_codes
 from common.redis_client import make_redis
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -98,15 +100,50 @@ def random_phone() -> str:
     return f"+1415{secrets.randbelow(10_000_000):07d}"
 
 
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
+
+
+def documented_answers(app: FastAPI) -> Callable[[httpx.Response], Awaitable[None]]:
+    """An httpx response hook: every problem answer of an operation in the app's OpenAPI must
+    be documented there, its status with its ``code`` (so the whole auth suite checks it)."""
+    document = app.openapi()
+    operations = [
+        (_template(path), method.upper(), op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+    ]
+
+    async def check(response: httpx.Response) -> None:
+        request = response.request
+        if response.status_code < 400 or not request.url.path.startswith("/v1/"):
+            return
+        for pattern, method, op in operations:
+            if method == request.method and pattern.match(request.url.path):
+                await response.aread()
+                code = response.json().get("code")
+                documented = op["responses"].get(str(response.status_code))
+                assert documented is not None and code in documented_codes(documented), (
+                    f"{request.method} {request.url.path} answered {response.status_code} "
+                    f"{code}, which its OpenAPI operation does not document"
+                )
+                return
+
+    return check
+
+
 @asynccontextmanager
 async def running(settings: AuthSettings, ip: str | None = None) -> AsyncIterator[AuthClient]:
     app = create_app(settings)
     sql = make_engine(settings, pool_size=2, max_overflow=2)
     redis = make_redis(settings)
+    hooks = {"response": [documented_answers(app)]}
     try:
         async with LifespanManager(app) as manager:
             transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://auth", event_hooks=hooks
+            ) as client:
                 yield AuthClient(client, ip or random_ip(), app, sql, redis)
     finally:
         await redis.aclose()
