@@ -1,15 +1,16 @@
-"""The auth service under test: an httpx client on one app instance, and what tests use with it.
+"""The auth service in-process for tests: an app instance on the run's real Postgres/Redis/
+RabbitMQ, a client sending the gateway's client-IP header, and a full sign-in.
 
-``running(settings)`` starts the app (lifespan included) and yields an :class:`AuthClient` that
-sends the gateway's client-IP header; ``auth.deps`` is the running service's deps, ``auth.sql``
-and ``auth.redis`` are the test's own connections to the same database and Redis (to arrange
-or inspect state, never the service's).
+The fixtures that build settings (``auth_settings``, ``auth``) live in
+``tests/integration/auth/conftest.py``; this module is what tests import. ``auth.deps`` is the
+running service's deps; ``auth.sql`` and ``auth.redis`` are the test's own connections to the
+same database and Redis (to arrange or inspect state, never the service's). Every problem
+answer a test receives is checked against the app's OpenAPI document (``documented_answers``).
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,36 +24,39 @@ from auth.otp_state import OtpState
 from auth.settings import AuthSettings
 from common.database import make_engine
 from common.openapi_errors import documented_codes
-from common.redis_client import make_redis
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fakes.twilio.control import TwilioControl
+from tests.support.samples import random_ip, random_phone
+
+__all__ = ["AuthClient", "SettingsFactory", "random_phone", "running", "sign_in"]
 
 SettingsFactory = Callable[..., AuthSettings]
 
 
 class AuthClient:
-    """An httpx client on one app instance, sending the gateway's client-IP header."""
+    """An httpx client on one app instance, sending the gateway's client-IP header.
+
+    ``redis`` is the test's own connection to the service's Redis, to read or move OTP state
+    the service keeps there (keys from ``otp_state.challenge_key`` / ``phone_key``); ``sql`` its
+    own engine on the service's database.
+    """
 
     def __init__(
-        self, client: httpx.AsyncClient, ip: str, app: FastAPI, sql: AsyncEngine, redis: Redis
+        self, client: httpx.AsyncClient, ip: str, app: FastAPI, redis: Redis, sql: AsyncEngine
     ) -> None:
         self.http = client
         self.ip = ip
         self.app = app
-        self.sql = sql
         self.redis = redis
+        self.sql = sql
 
     @property
     def deps(self) -> Deps:
         deps: Deps = self.app.state.deps
         return deps
-
-    async def make_user(self, phone: str, role: str) -> None:
-        """Creates or promotes a user as the operator command does."""
-        await promote_user(self.deps, phone=phone, role=role)
 
     @property
     def otp_state(self) -> OtpState:
@@ -66,7 +70,12 @@ class AuthClient:
         phone_hash = self.deps.phones.lookup_hash(phone).hex()
         return self.otp_state.phone_key(phone_hash, what)
 
-    def _headers(self, token: str | None, ip: str | None) -> dict[str, str]:
+    async def make_user(self, phone: str, role: str) -> None:
+        """Creates or promotes a user as the operator command does."""
+        await promote_user(self.deps, phone=phone, role=role)
+
+    def headers(self, token: str | None = None, ip: str | None = None) -> dict[str, str]:
+        """What every request carries: the client IP (this client's unless ``ip``), a token."""
         headers = {"X-Nerava-Client-Ip": ip or self.ip}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -75,13 +84,13 @@ class AuthClient:
     async def post(
         self, path: str, body: Any = None, *, token: str | None = None, ip: str | None = None
     ) -> httpx.Response:
-        return await self.http.post(path, json=body, headers=self._headers(token, ip))
+        return await self.http.post(path, json=body, headers=self.headers(token, ip))
 
     async def put(self, path: str, body: Any, *, token: str | None = None) -> httpx.Response:
-        return await self.http.put(path, json=body, headers=self._headers(token, None))
+        return await self.http.put(path, json=body, headers=self.headers(token))
 
     async def get(self, path: str, *, token: str | None = None) -> httpx.Response:
-        return await self.http.get(path, headers=self._headers(token, None))
+        return await self.http.get(path, headers=self.headers(token))
 
     async def start(self, phone: str, **kw: Any) -> httpx.Response:
         return await self.post("/v1/auth/otp/start", {"phone": phone}, **kw)
@@ -90,14 +99,6 @@ class AuthClient:
         return await self.post(
             "/v1/auth/otp/verify", {"challenge_id": challenge_id, "code": code}, **kw
         )
-
-
-def random_ip() -> str:
-    return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
-
-
-def random_phone() -> str:
-    return f"+1415{secrets.randbelow(10_000_000):07d}"
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -134,9 +135,10 @@ def documented_answers(app: FastAPI) -> Callable[[httpx.Response], Awaitable[Non
 
 @asynccontextmanager
 async def running(settings: AuthSettings, ip: str | None = None) -> AsyncIterator[AuthClient]:
+    """``async with running(settings) as auth:`` one app instance through its lifespan."""
     app = create_app(settings)
+    redis = Redis.from_url(settings.redis_url)
     sql = make_engine(settings, pool_size=2, max_overflow=2)
-    redis = make_redis(settings)
     hooks = {"response": [documented_answers(app)]}
     try:
         async with LifespanManager(app) as manager:
@@ -144,13 +146,14 @@ async def running(settings: AuthSettings, ip: str | None = None) -> AsyncIterato
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://auth", event_hooks=hooks
             ) as client:
-                yield AuthClient(client, ip or random_ip(), app, sql, redis)
+                yield AuthClient(client, ip or random_ip(), app, redis, sql)
     finally:
         await redis.aclose()
         await sql.dispose()
 
 
 async def sign_in(auth: AuthClient, fake_twilio: TwilioControl, phone: str | None = None) -> Any:
+    """Start + verify with the code the fake Twilio sent; returns the token response body."""
     phone = phone or random_phone()
     started = await auth.start(phone)
     assert started.status_code == 202, started.text
@@ -163,20 +166,3 @@ async def sign_in(auth: AuthClient, fake_twilio: TwilioControl, phone: str | Non
 async def end_cooldown(auth: AuthClient, phone: str) -> None:
     """Lets ``phone`` request its next code at once (the resend cooldown is real time)."""
     await auth.redis.delete(auth.phone_key(phone, "cooldown"))
-
-
-def problem(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Asserts a problem+json answer with ``status`` and ``code``; returns its body."""
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == "application/problem+json", resp.headers
-    body: dict[str, Any] = resp.json()
-    assert body["code"] == code, body
-    assert resp.headers["X-Error-Code"] == code
-    return body
-
-
-def assert_retry_after(resp: httpx.Response) -> int:
-    body = resp.json()
-    assert int(resp.headers["Retry-After"]) >= 1
-    assert body["retry_after"] == int(resp.headers["Retry-After"])
-    return int(body["retry_after"])

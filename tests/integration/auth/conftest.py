@@ -1,4 +1,8 @@
-"""Fixtures for the auth service against real Postgres/Redis/RabbitMQ and the fake Twilio."""
+"""Fixtures for the auth service against real Postgres/Redis/RabbitMQ and the fake Twilio.
+
+The helpers tests use with them (``AuthClient``, ``running``, ``sign_in``, ``end_cooldown``...)
+are in ``tests/support/auth_service.py``.
+"""
 
 from __future__ import annotations
 

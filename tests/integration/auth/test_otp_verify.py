@@ -6,16 +6,9 @@ import asyncio
 from typing import Any
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.support.auth_service import (
-    AuthClient,
-    SettingsFactory,
-    assert_retry_after,
-    end_cooldown,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, end_cooldown, running, sign_in
+from tests.support.problem_json import assert_retry_after, problem
+from tests.support.samples import random_phone
 
 
 async def _started(auth: AuthClient, fake_twilio: TwilioControl) -> tuple[str, str, str]:
@@ -246,8 +239,7 @@ async def test_disabled_account_is_403_only_after_a_correct_code(
     )
     assert resp.status_code == 200, resp.text
     assert resp.json()["sessions_revoked"] == 1
-    ph = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.redis.delete(auth.otp_state.phone_key(ph, "cooldown"))
+    await end_cooldown(auth, phone)
     challenge = (await auth.start(phone)).json()["challenge_id"]
     code = await fake_twilio.last_code_for(phone)
     problem(await auth.verify(challenge, _wrong(code)), 401, "otp_invalid")

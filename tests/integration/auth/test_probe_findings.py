@@ -5,7 +5,8 @@ store ``/v1/auth/me``."""
 from __future__ import annotations
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.support.auth_service import AuthClient, problem, sign_in
+from tests.support.auth_service import AuthClient, sign_in
+from tests.support.problem_json import problem
 
 START = "/v1/auth/otp/start"
 

@@ -22,14 +22,10 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.support.auth_service import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.polling import eventually
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 RETENTION = timedelta(days=30)
 
@@ -226,11 +222,13 @@ async def test_the_service_purges_in_the_background_and_counts_it(
     settings = auth_settings(session_purge_interval_seconds=1)
     async with running(settings) as auth:
         seeded = await _seed_dead_sessions(auth, sessions=3, chain=2)
-        async with asyncio.timeout(20):
-            while True:
-                if not await _left(auth, seeded):
-                    break
-                await asyncio.sleep(0.1)
+
+        async def all_purged() -> bool:
+            return not await _left(auth, seeded)
+
+        await eventually(
+            all_purged, what="the background purge of 3 sessions", timeout=20, interval=0.1
+        )
         metrics = (await auth.get("/metrics")).text
     counted = [
         float(line.split()[-1])
@@ -263,11 +261,7 @@ async def _until(registry: CollectorRegistry, outcome: str, count: int) -> None:
         labels = {"job": SESSION_PURGE, "outcome": outcome}
         return registry.get_sample_value("periodic_job_rounds_total", labels) or 0.0
 
-    async with asyncio.timeout(20):
-        while True:
-            if rounds() >= count:
-                return
-            await asyncio.sleep(0.05)
+    await eventually(lambda: rounds() >= count, what=f"{count} purge rounds {outcome}", timeout=20)
 
 
 def _failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

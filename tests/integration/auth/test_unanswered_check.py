@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.support.auth_service import AuthClient, SettingsFactory, problem, random_phone, running
+from tests.support.auth_service import AuthClient, SettingsFactory, running
 from tests.support.polling import eventually
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 TIMEOUT_S = 2.0  # auth's Twilio deadline in these tests; the faults hold the check longer
 
@@ -50,7 +52,7 @@ async def test_a_late_approval_signs_the_user_in_on_retry(
     async def approved() -> bool:
         return (await fake_twilio.verification(phone))["status"] == "approved"
 
-    await eventually(approved, within=30)
+    await eventually(approved, timeout=30, what="the late check to be approved")
     retry = await auth.verify(challenge, code)
     assert retry.status_code == 200, retry.text
     assert retry.json()["user"]["phone_masked"].endswith(phone[-4:])
