@@ -1,6 +1,7 @@
 """The sessions service's error taxonomy: one class per stable ``code``.
 
-input      400 validation_failed (request schema)   422 invalid_coordinates
+input      400 validation_failed (request schema)   400 invalid_cursor
+           422 invalid_coordinates
            422 invalid_phone_number                 422 billing_amount_out_of_range
            422 currency_not_supported               422 reward_out_of_range
            422 merchant_not_near_charger            422 invalid_import   413 import_too_large
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from common.errors import (
     Conflict,
+    InvalidInput,
     NotFound,
     PayloadTooLarge,
     Unavailable,
@@ -95,3 +97,8 @@ class OfferCodeAlreadyRedeemedError(Conflict):
 class DependencyUnavailableError(Unavailable):
     code = "dependency_unavailable"
     title = "Dependency unavailable"
+
+
+class InvalidCursorError(InvalidInput):
+    code = "invalid_cursor"
+    title = "Invalid pagination cursor"
