@@ -42,7 +42,7 @@ def phone_secrets() -> dict[str, str]:
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sessions_settings(infra: RunInfra, phone_secrets: dict[str, str]) -> SettingsFactory:
     def build(**overrides: Any) -> SessionsSettings:
         values: dict[str, Any] = {
@@ -193,7 +193,7 @@ async def running(
             yield SessionsService(client, app, keys)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def service(
     sessions_settings: SettingsFactory, signing_keys: TestSigningKeys
 ) -> AsyncIterator[SessionsService]:
@@ -201,7 +201,7 @@ async def service(
         yield svc
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def db(infra: RunInfra) -> AsyncIterator[AsyncEngine]:
     """A direct engine on the run's database (to look at rows as an operator would)."""
     engine = create_async_engine(
@@ -214,3 +214,18 @@ async def db(infra: RunInfra) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+async def outbox_data(engine: AsyncEngine, message_type: str, about: str) -> list[dict[str, Any]]:
+    """The ``data`` of each outbox message of ``message_type`` whose body mentions ``about``."""
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT convert_from(body, 'UTF8')::jsonb -> 'data' FROM outbox "
+                "WHERE message_type = :t AND convert_from(body, 'UTF8') LIKE :about ORDER BY id"
+            ),
+            {"t": message_type, "about": f"%{about}%"},
+        )
+        return [dict(r[0]) for r in rows]

@@ -9,9 +9,7 @@ async def test_a_driver_activates_arrives_and_the_merchant_redeems(
     created = await service.activate(driver, place)
     assert created.status_code == 201, created.text
     session = created.json()
-    arrived = await service.call(
-        "POST", f"/v1/exclusive-sessions/{session['id']}/arrival", driver
-    )
+    arrived = await service.call("POST", f"/v1/exclusive-sessions/{session['id']}/arrival", driver)
     assert arrived.status_code == 200, arrived.text
     assert arrived.json()["status"] == "arrived"
     redeemed = await service.call(
