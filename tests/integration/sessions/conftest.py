@@ -188,7 +188,7 @@ async def running(
         install_jwt_verifier(
             app, JwtVerifier(StaticJwks(keys.jwks()), issuer=ISSUER, audience=AUDIENCE)
         )
-        transport = httpx.ASGITransport(app=manager.app)
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://sessions") as client:
             yield SessionsService(client, app, keys)
 
