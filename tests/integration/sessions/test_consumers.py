@@ -88,9 +88,10 @@ async def notifications(infra: RunInfra, service: SessionsService) -> Any:
         await connection.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Polls a database fact another process (the consumer) will make true."""
+    async with asyncio.timeout(20):
+        while not await check():  # noqa: ASYNC110 - the fact is a row, not an in-process event
             await asyncio.sleep(0.1)
 
 
