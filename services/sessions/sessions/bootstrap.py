@@ -1,28 +1,32 @@
-"""The composition root: builds what the use cases need from settings (tests pass overrides).
+"""The composition root of the sessions service: the only module that imports adapters.
 
-The only module that imports adapters (database unit of work, outbox, inbox, phone cipher).
-In ENV=local/test missing phone keys are generated for this process; settings refuse that in
-staging/prod.
+``build_deps`` builds what the use cases need from settings and the shared infrastructure
+(tests pass overrides: an outbox that fails, …); ``running`` opens messaging with those deps
+(the consumers get them as ``delivery.deps``) and starts the housekeeping jobs. In ENV=local/
+test missing phone keys are generated for this process; settings refuse that in staging/prod.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from common.infrastructure import Database
+from common.periodic import run_periodic_jobs
+from common.service import Infrastructure
+from common.uow import UnitOfWork
 from messaging.inbox import Inbox
+from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
-from prometheus_client import CollectorRegistry
 
-from sessions import contracts, tables
+from sessions import consumers, contracts, jobs, tables
 from sessions.deps import Deps, SessionRules
 from sessions.merchant_rules import MerchantLimits
 from sessions.metrics import SessionMetrics
 from sessions.phone_crypto import PhoneCipher, generate_key_material, load_phone_keys
 from sessions.settings import SessionsSettings
-from sessions.unit_of_work import DatabaseUnitOfWork
 
 
 def build_phone_cipher(settings: SessionsSettings) -> PhoneCipher:
@@ -67,20 +71,37 @@ def merchant_limits(settings: SessionsSettings) -> MerchantLimits:
     )
 
 
-def build_deps(
-    settings: SessionsSettings,
-    database: Database,
-    registry: CollectorRegistry | None = None,
-    **overrides: Any,
-) -> Deps:
+def build_deps(settings: SessionsSettings, infra: Infrastructure, **overrides: Any) -> Deps:
     parts: dict[str, Any] = {
-        "uow": DatabaseUnitOfWork(database.sessions),
+        "uow": UnitOfWork(
+            infra.database.sessions,
+            unavailable_detail="The sessions service cannot reach its database; try again.",
+        ),
         "outbox": Outbox(tables.messaging.outbox, contracts.PUBLISHES),
         "inbox": Inbox(tables.messaging.inbox),
         "phones": build_phone_cipher(settings),
         "rules": session_rules(settings),
         "merchant_limits": merchant_limits(settings),
-        "metrics": SessionMetrics(registry),
+        "metrics": SessionMetrics(getattr(infra.app.state, "metrics_registry", None)),
     }
     parts.update(overrides)
     return Deps(**parts)
+
+
+@asynccontextmanager
+async def running(
+    settings: SessionsSettings, infra: Infrastructure, **overrides: Any
+) -> AsyncIterator[Deps]:
+    deps = build_deps(settings, infra, **overrides)
+    async with (
+        open_messaging(
+            infra.app,
+            settings,
+            infra.database,
+            tables.messaging,
+            consumers.subscriptions,
+            deps=deps,
+        ),
+        run_periodic_jobs(infra.app, jobs.periodic_jobs(deps, settings)),
+    ):
+        yield deps

@@ -5,7 +5,6 @@ arrival by the same consumers; every handler is idempotent and order-tolerant an
 
 from __future__ import annotations
 
-from messaging.contracts import read
 from messaging.subscriber import Delivery, Subscriptions
 
 from sessions import notification_handlers
@@ -14,29 +13,31 @@ from sessions.contracts import (
     SmsFailedReader,
     SmsReplyReceivedReader,
     SmsSentReader,
-    SmsStatusReader,
 )
 from sessions.deps import Deps
 
 SMS_EVENTS_QUEUE = "sessions.sms_events"
-STATUS_READERS: dict[str, type[SmsStatusReader]] = {
+STATUS_READERS: dict[str, type[SmsSentReader | SmsDeliveredReader | SmsFailedReader]] = {
     r.message_type: r for r in (SmsSentReader, SmsDeliveredReader, SmsFailedReader)
 }
 
-subscriptions = Subscriptions()
+subscriptions: Subscriptions[Deps] = Subscriptions()
 
 
 @subscriptions.subscribe(
     SMS_EVENTS_QUEUE,
-    events=[SmsSentReader, SmsDeliveredReader, SmsFailedReader, SmsReplyReceivedReader],
+    events=[
+        r.message_type
+        for r in (SmsSentReader, SmsDeliveredReader, SmsFailedReader, SmsReplyReceivedReader)
+    ],
 )
-async def on_sms_event(delivery: Delivery) -> None:
-    deps: Deps = delivery.state.sessions
+async def on_sms_event(delivery: Delivery[Deps]) -> None:
+    deps = delivery.deps
     kind = delivery.envelope.type
     if kind == SmsReplyReceivedReader.message_type:
         await notification_handlers.record_sms_reply(
             deps,
-            read(delivery.envelope, SmsReplyReceivedReader),
+            delivery.read(SmsReplyReceivedReader),
             consumer=delivery.consumer,
             message_id=delivery.message_id,
             follow_up=delivery.follow_up(),
@@ -44,7 +45,7 @@ async def on_sms_event(delivery: Delivery) -> None:
         return
     await notification_handlers.record_sms_status(
         deps,
-        read(delivery.envelope, STATUS_READERS[kind]),
+        delivery.read(STATUS_READERS[kind]),
         consumer=delivery.consumer,
         message_id=delivery.message_id,
         follow_up=delivery.follow_up(),

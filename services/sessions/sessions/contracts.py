@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from messaging.contracts import Command, Contracts, Event
+from messaging.contracts import Command, Contracts, Event, Reader
 from pydantic import BaseModel, ConfigDict
 
 SESSION_REFERENCE_KIND = "exclusive_session"
@@ -128,8 +128,10 @@ PUBLISHES = Contracts(
 # ---------------------------------------------------------------- consumed (readers)
 
 
-class SmsStatusReader(Event):
+class _SmsStatusFields(BaseModel):
     """The fields of ``notification.sms_*.v1`` this service relies on."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     delivery_key: str
     reference: Reference | None = None
@@ -138,20 +140,23 @@ class SmsStatusReader(Event):
     at: datetime | None = None
 
 
-class SmsSentReader(SmsStatusReader):
+class SmsSentReader(_SmsStatusFields, Reader):
     message_type: ClassVar[str] = "notification.sms_sent.v1"
 
 
-class SmsDeliveredReader(SmsStatusReader):
+class SmsDeliveredReader(_SmsStatusFields, Reader):
     message_type: ClassVar[str] = "notification.sms_delivered.v1"
 
 
-class SmsFailedReader(SmsStatusReader):
+class SmsFailedReader(_SmsStatusFields, Reader):
     message_type: ClassVar[str] = "notification.sms_failed.v1"
     permanent: bool = False
 
 
-class SmsReplyReceivedReader(Event):
+SmsStatusReader = SmsSentReader | SmsDeliveredReader | SmsFailedReader
+
+
+class SmsReplyReceivedReader(Reader):
     message_type: ClassVar[str] = "sms.reply_received.v1"
     message_sid: str
     reference: Reference | None = None

@@ -7,11 +7,11 @@ Handlers import this module, never ``bootstrap``; tests pass fakes or wrappers t
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from common.uow import UnitOfWorkFactory
 from messaging.contracts import Message
 from messaging.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,13 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessions.merchant_rules import MerchantLimits
 from sessions.metrics import SessionMetrics
 from sessions.phone_crypto import EncryptedPhone
-
-
-class UnitOfWork(Protocol):
-    """``async with deps.uow() as tx:`` one transaction: commits on exit, rolls back on error,
-    and turns a database outage into ``dependency_unavailable``."""
-
-    def __call__(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 class MessageOutbox(Protocol):
@@ -75,7 +68,7 @@ class SessionRules:
 
 @dataclass(frozen=True)
 class Deps:
-    uow: UnitOfWork
+    uow: UnitOfWorkFactory
     outbox: MessageOutbox
     inbox: MessageInbox
     phones: Phones

@@ -19,7 +19,6 @@ from common.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
-    Unavailable,
     Unprocessable,
 )
 
@@ -92,11 +91,6 @@ class SessionStateConflictError(Conflict):
 class OfferCodeAlreadyRedeemedError(Conflict):
     code = "offer_code_already_redeemed"
     title = "Offer code already redeemed"
-
-
-class DependencyUnavailableError(Unavailable):
-    code = "dependency_unavailable"
-    title = "Dependency unavailable"
 
 
 class InvalidCursorError(InvalidInput):

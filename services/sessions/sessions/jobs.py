@@ -1,51 +1,42 @@
-"""Background work of every replica: the housekeeping round on an interval with jitter.
+"""Background work of every replica: the housekeeping rounds as periodic jobs.
 
-One round's failure is logged and counted, never stops the loop; a database outage just makes
-the round fail until it is back. Multi-replica safety is the rounds' own SQL (SKIP LOCKED).
+Multi-replica safety is the rounds' own SQL (``FOR UPDATE SKIP LOCKED``, see ``housekeeping``);
+a round that handled a full batch asks for the next one at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import random
-from collections.abc import AsyncIterator
-
-from common.errors import AppError
-from sqlalchemy.exc import SQLAlchemyError
+from common.periodic import PeriodicJob
 
 from sessions import housekeeping
 from sessions.deps import Deps
-
-logger = logging.getLogger(__name__)
-
-
-async def _loop(deps: Deps, interval_seconds: float) -> None:
-    while True:
-        await asyncio.sleep(interval_seconds * random.uniform(0.8, 1.2))
-        try:
-            result = await housekeeping.run_round(deps)
-        except (AppError, SQLAlchemyError, OSError) as exc:
-            logger.warning("housekeeping round failed", extra={"error": type(exc).__name__})
-            continue
-        if result.expired or result.reminded or result.gave_up:
-            logger.info(
-                "housekeeping round",
-                extra={
-                    "expired": result.expired,
-                    "reminded": result.reminded,
-                    "gave_up": result.gave_up,
-                },
-            )
+from sessions.settings import SessionsSettings
 
 
-@contextlib.asynccontextmanager
-async def run_housekeeping(deps: Deps, *, interval_seconds: float) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(deps, interval_seconds), name="sessions-housekeeping")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def periodic_jobs(deps: Deps, settings: SessionsSettings) -> list[PeriodicJob]:
+    interval = settings.housekeeping_interval_seconds
+    batch = settings.housekeeping_batch_size
+    enabled = settings.housekeeping_enabled
+    return [
+        PeriodicJob(
+            "expire-sessions",
+            interval,
+            lambda: housekeeping.expire_due(deps),
+            batch_size=batch,
+            enabled=enabled,
+        ),
+        PeriodicJob(
+            "remind-stuck-sessions",
+            interval,
+            lambda: housekeeping.remind_stuck(deps),
+            batch_size=batch,
+            enabled=enabled,
+        ),
+        PeriodicJob(
+            "expire-unanswered-sessions",
+            interval,
+            lambda: housekeeping.give_up_unanswered(deps),
+            batch_size=batch,
+            enabled=enabled,
+        ),
+    ]

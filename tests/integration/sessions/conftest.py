@@ -87,7 +87,7 @@ class SessionsService:
 
     @property
     def deps(self) -> Deps:
-        deps: Deps = self.app.state.sessions
+        deps: Deps = self.app.state.deps
         return deps
 
     def actor(self, role: str) -> Actor:

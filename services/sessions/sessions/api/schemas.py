@@ -22,7 +22,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 async def get_deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.sessions
+    deps: Deps = request.app.state.deps
     return deps
 
 
