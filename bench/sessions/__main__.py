@@ -19,14 +19,18 @@ from bench.sessions import activation, geo
 from tests.support.migrate import migrate_all
 
 
-async def main() -> int:
+async def main(parts: list[str]) -> int:
+    """``parts``: ``activation`` and/or ``geo`` (default both)."""
+    chosen = set(parts or ("activation", "geo"))
     async with bench_infra() as infra:
         await asyncio.to_thread(migrate_all, infra.database_url)
-        await activation.run(infra.database_url, infra.rabbitmq_url)
-        await geo.run(infra.database_url)
+        if "activation" in chosen:
+            await activation.run(infra.database_url, infra.rabbitmq_url)
+        if "geo" in chosen:
+            await geo.run(infra.database_url)
     return 0
 
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(asyncio.run(main()))
+        sys.exit(asyncio.run(main(sys.argv[1:])))

@@ -37,7 +37,8 @@ async def fill(conn: asyncpg.Connection, start: int, stop: int) -> float:
         """
         INSERT INTO sessions.chargers (id, external_id, name, network, lat, lng)
         SELECT gen_random_uuid(), 'bench-' || i, 'Charger ' || i, 'BenchNet',
-               $3 + random() * ($4 - $3), $5 + random() * ($6 - $5)
+               $3::float8 + random() * ($4::float8 - $3::float8),
+               $5::float8 + random() * ($6::float8 - $5::float8)
         FROM generate_series($1::int, $2::int - 1) AS i
         """,
         start,
@@ -102,7 +103,7 @@ async def same_answers(conn: asyncpg.Connection, points: list[tuple[float, float
 
 async def run(database_url: str) -> list[dict[str, Any]]:
     dsn = database_url.replace("postgresql+asyncpg", "postgresql")
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "sessions,public"})
     lines = []
     try:
         loaded = 0

@@ -63,6 +63,43 @@ async def _activate_once(
     merchant_id: uuid.UUID,
     charger_id: uuid.UUID,
 ) -> Activation:
+    for _ in range(2):
+        session = await repo.insert_open(
+            tx,
+            user_id=driver_id,
+            merchant_id=merchant_id,
+            charger_id=charger_id,
+            offer_code=new_offer_code(),
+            reply_code=new_reply_code(),
+            ttl_seconds=deps.rules.ttl_seconds,
+            walking_m=deps.rules.walking_distance_m,
+        )
+        if session is not None:
+            await deps.outbox.add(tx, messages.activated(session))
+            return Activation(session, created=True)
+        existing = await repo.open_for_pair(tx, driver_id, merchant_id)
+        if existing is None:
+            await _refuse_unless_valid(tx, deps, merchant_id, charger_id)
+            continue  # valid, so the open one ended between the two statements: insert again
+        lapsed = await repo.transition(
+            tx,
+            existing.id,
+            sources=OPEN,
+            set_sql="status = 'expired', ended_at = now(), ended_reason = :reason",
+            params={"reason": EndReason.TIMEOUT.value},
+            require_unexpired=False,
+            extra_where="expires_at <= now()",
+        )
+        if lapsed is None:
+            return Activation(existing, created=False)
+        await deps.outbox.add(tx, messages.expired(lapsed))  # past expires_at, not yet swept
+    raise SessionStateConflictError("The open session changed meanwhile; try again.")
+
+
+async def _refuse_unless_valid(
+    tx: AsyncSession, deps: Deps, merchant_id: uuid.UUID, charger_id: uuid.UUID
+) -> None:
+    """Why the insert matched nothing: unknown charger, no such active merchant, too far."""
     snapshot = await merchant_repository.activation_snapshot(tx, merchant_id, charger_id)
     if snapshot is None:
         if await charger_repository.get(tx, charger_id) is None:
@@ -77,38 +114,6 @@ async def _activate_once(
             distance_m=round(walk),
             walking_distance_m=deps.rules.walking_distance_m,
         )
-    for _ in range(2):
-        session = await repo.insert_open(
-            tx,
-            user_id=driver_id,
-            merchant_id=merchant_id,
-            charger_id=charger_id,
-            offer_code=new_offer_code(),
-            reply_code=new_reply_code(),
-            billing_amount_minor=snapshot["billing_amount_minor"],
-            currency=snapshot["currency"],
-            reward_nova=snapshot["reward_nova"],
-            ttl_seconds=deps.rules.ttl_seconds,
-        )
-        if session is not None:
-            await deps.outbox.add(tx, messages.activated(session))
-            return Activation(session, created=True)
-        existing = await repo.open_for_pair(tx, driver_id, merchant_id)
-        if existing is None:
-            continue  # the open one ended between the two statements: insert again
-        lapsed = await repo.transition(
-            tx,
-            existing.id,
-            sources=OPEN,
-            set_sql="status = 'expired', ended_at = now(), ended_reason = :reason",
-            params={"reason": EndReason.TIMEOUT.value},
-            require_unexpired=False,
-            extra_where="expires_at <= now()",
-        )
-        if lapsed is None:
-            return Activation(existing, created=False)
-        await deps.outbox.add(tx, messages.expired(lapsed))  # past expires_at, not yet swept
-    raise SessionStateConflictError("The open session changed meanwhile; try again.")
 
 
 async def report_arrival(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessions.geo import MEAN_EARTH_RADIUS_M
 from sessions.records import BillingEvent, ExclusiveSession
 from sessions.session_states import OPEN_SQL, NotifyStatus, SessionStatus
 
@@ -32,9 +33,14 @@ _INSERT = text(
     f"""
     INSERT INTO exclusive_sessions (id, user_id, merchant_id, charger_id, status, offer_code,
         reply_code, billing_amount_minor, currency, reward_nova, expires_at)
-    VALUES (:id, :user_id, :merchant_id, :charger_id, 'active', :offer_code, :reply_code,
-        :billing_amount_minor, :currency, :reward_nova,
-        now() + make_interval(secs => :ttl_seconds))
+    SELECT :id, :user_id, m.id, c.id, 'active', :offer_code, :reply_code,
+        m.billing_amount_minor, m.currency, m.reward_nova,
+        now() + make_interval(secs => :ttl_seconds)
+    FROM merchants m JOIN chargers c ON c.id = :charger_id
+    WHERE m.id = :merchant_id AND m.active
+      AND public.earth_distance(sessions.ll_to_earth_q(m.lat, m.lng),
+                                sessions.ll_to_earth_q(c.lat, c.lng))
+          * (:mean_radius / public.earth()) <= :walking_m
     ON CONFLICT (user_id, merchant_id) WHERE {OPEN_SQL} DO NOTHING
     RETURNING {COLUMNS}
     """
@@ -95,12 +101,12 @@ async def insert_open(
     charger_id: uuid.UUID,
     offer_code: str,
     reply_code: str,
-    billing_amount_minor: int,
-    currency: str,
-    reward_nova: int,
     ttl_seconds: int,
+    walking_m: float,
 ) -> ExclusiveSession | None:
-    """The new session, or None when the driver already has an open one at this merchant."""
+    """One statement: the new session, with the billing terms copied from the merchant, when
+    the merchant is active and within ``walking_m`` of the charger and the driver has no open
+    session there. None otherwise (the caller finds out which)."""
     result = await tx.execute(
         _INSERT,
         {
@@ -110,10 +116,9 @@ async def insert_open(
             "charger_id": charger_id,
             "offer_code": offer_code,
             "reply_code": reply_code,
-            "billing_amount_minor": billing_amount_minor,
-            "currency": currency,
-            "reward_nova": reward_nova,
             "ttl_seconds": ttl_seconds,
+            "walking_m": walking_m,
+            "mean_radius": MEAN_EARTH_RADIUS_M,
         },
     )
     return _one(result)
