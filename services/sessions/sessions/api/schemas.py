@@ -51,20 +51,23 @@ _DESCRIPTIONS = {
     404: "Not found, or not the caller's",
     409: "Conflict with the current state",
     413: "Payload too large",
-    422: "Well-formed but refused by a business rule",
+    422: "Well-formed but refused by a business rule (the request schema itself is 400)",
     503: "A dependency (the database) is unavailable; retry later",
 }
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry documenting each error status with the problem+json schema."""
+    """The ``responses=`` entry documenting each error status with the problem+json schema.
+
+    422 is always listed: FastAPI would otherwise document its own validation-error body there,
+    which this service never sends (request-schema failures are 400 problem+json)."""
     return {
         status: {
             "model": Problem,
             "description": _DESCRIPTIONS[status],
             "content": {PROBLEM_MEDIA_TYPE: {"schema": Problem.model_json_schema()}},
         }
-        for status in (401, 503, *statuses)
+        for status in sorted({401, 422, 503, *statuses})
     }
 
 
