@@ -56,4 +56,5 @@ compose-check: setup
 	$(RUN) pytest -q -p no:cacheprovider tests/contract/test_compose.py
 
 bench: setup services
+	@./scripts/ensure-bench-tools.sh
 	$(RUN) python -m bench
