@@ -118,7 +118,8 @@ async def test_a_balanced_journal_commits(db: AsyncEngine) -> None:
     [
         (
             "ledger_entries",
-            "UPDATE ledger_entries SET amount = amount + 1 WHERE id = (SELECT max(id) FROM ledger_entries)",
+            "UPDATE ledger_entries SET amount = amount + 1"
+            " WHERE id = (SELECT max(id) FROM ledger_entries)",
         ),
         (
             "ledger_entries",
@@ -127,11 +128,13 @@ async def test_a_balanced_journal_commits(db: AsyncEngine) -> None:
         ("ledger_entries", "TRUNCATE ledger_entries CASCADE"),
         (
             "ledger_transactions",
-            "UPDATE ledger_transactions SET actor_id = 'x' WHERE id = (SELECT id FROM ledger_transactions LIMIT 1)",
+            "UPDATE ledger_transactions SET actor_id = 'x'"
+            " WHERE id = (SELECT id FROM ledger_transactions LIMIT 1)",
         ),
         (
             "ledger_transactions",
-            "DELETE FROM ledger_transactions WHERE id = (SELECT id FROM ledger_transactions LIMIT 1)",
+            "DELETE FROM ledger_transactions"
+            " WHERE id = (SELECT id FROM ledger_transactions LIMIT 1)",
         ),
         ("ledger_transactions", "TRUNCATE ledger_transactions CASCADE"),
         (
@@ -191,7 +194,8 @@ async def test_amounts_beyond_bigint_are_rejected(db: AsyncEngine) -> None:
             )
             await conn.execute(
                 text(
-                    "UPDATE ledger_accounts SET balance = balance - 9223372036854775807 - 2 WHERE id = :a"
+                    "UPDATE ledger_accounts SET balance = balance - 9223372036854775807 - 2"
+                    " WHERE id = :a"
                 ),
                 {"a": source},
             )
@@ -202,7 +206,8 @@ async def test_post_journal_refuses_an_overdraft_without_writing(db: AsyncEngine
         result = await conn.execute(
             text(
                 "SELECT status, transaction_id FROM post_journal('redeem', :ref, 'test', 't', '{}',"
-                " ARRAY[ledger_account('driver', :d, 'wallet'), ledger_account('merchant', :m, 'nova')],"
+                " ARRAY[ledger_account('driver', :d, 'wallet'),"
+                " ledger_account('merchant', :m, 'nova')],"
                 " ARRAY[-5, 5]::bigint[])"
             ),
             {"ref": _owner(), "d": _owner(), "m": _owner()},
