@@ -3,8 +3,9 @@ same transaction as the change (``audit_append`` in SQL), and the chain verifica
 
 Each row's hash is ``sha256(previous hash || canonical row)``, computed by the database
 function ``audit_row_hash`` for both writing and verifying, so the two cannot disagree.
-``audit_append`` takes a transaction-scoped advisory lock: call :func:`append` as the last
-statement before commit, so the lock is held for the shortest time.
+The log is 16 independent chains (chosen by actor) so unrelated movements do not queue behind
+one lock; ``audit_append`` takes its chain's transaction-scoped advisory lock: call
+:func:`append` as the last statement before commit, so the lock is held for the shortest time.
 """
 
 from __future__ import annotations
@@ -66,16 +67,17 @@ class ChainReport:
 
 
 _VERIFY = text(
-    "SELECT id, prev_hash, hash, lag(hash) OVER (ORDER BY id) AS expected_prev,"
-    " payments.audit_row_hash(prev_hash, id, occurred_at, actor_type, actor_id, action,"
+    "SELECT id, prev_hash, hash,"
+    " lag(hash) OVER (PARTITION BY chain ORDER BY id) AS expected_prev,"
+    " payments.audit_row_hash(prev_hash, id, chain, occurred_at, actor_type, actor_id, action,"
     "   resource_type, resource_id, request_id, idempotency_key, details) AS recomputed,"
-    " row_number() OVER (ORDER BY id) AS position"
+    " row_number() OVER (PARTITION BY chain ORDER BY id) AS position"
     " FROM payments.audit_log ORDER BY id"
 )
 
 
 async def verify_chain(conn: AsyncConnection) -> ChainReport:
-    """Walks the whole chain; names the first row whose content or link does not match."""
+    """Walks every chain; names the first row (by id) whose content or link does not match."""
     checked = 0
     result = await conn.stream(_VERIFY)
     async for row in result:

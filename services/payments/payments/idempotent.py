@@ -38,14 +38,21 @@ logger = logging.getLogger(__name__)
 Work = Callable[[AsyncSession, str], Awaitable[StoredResponse]]
 """The use case inside its transaction, given the business reference of this request."""
 
+Precheck = Callable[[AsyncSession], Awaitable[None]]
+"""Read-only checks that refuse a request before its key is claimed (raise to refuse)."""
+
 
 async def run_idempotent(
-    deps: PaymentsDeps, request: IdempotentRequest, work: Work
+    deps: PaymentsDeps, request: IdempotentRequest, work: Work, *, precheck: Precheck | None = None
 ) -> StoredResponse:
+    """``precheck`` runs in the claim's transaction, before the key is written: a refusal
+    (unknown merchant, …) leaves nothing behind and is not stored."""
     if request.key is None:  # ENV=local without a key: one request, one execution
         async with deps.uow() as tx:
+            if precheck is not None:
+                await precheck(tx)
             return await work(tx, f"request:{uuid.uuid4().hex}")
-    claimed = await _claim(deps, request)
+    claimed = await _claim(deps, request, precheck)
     if isinstance(claimed, StoredResponse):
         return claimed
     await deps.hooks.after_claim(request.scope)
@@ -62,10 +69,14 @@ async def run_idempotent(
         raise
 
 
-async def _claim(deps: PaymentsDeps, request: IdempotentRequest) -> int | StoredResponse:
+async def _claim(
+    deps: PaymentsDeps, request: IdempotentRequest, precheck: Precheck | None
+) -> int | StoredResponse:
     settings = deps.settings
     lease = timedelta(seconds=settings.idempotency_lease_seconds)
     async with deps.uow() as tx:
+        if precheck is not None:
+            await precheck(tx)
         key_id = await store.insert_claim(
             tx,
             request,

@@ -58,12 +58,13 @@ async def redeem(
     """Moves ``nova`` from the driver's wallet to the merchant: 201, or a stored 409
     ``insufficient_funds``. Unknown/inactive merchants are refused before the key is claimed."""
     await deps.kill_switches.require(Operation.REDEEM)
-    async with deps.uow() as tx:
+
+    async def precheck(tx: AsyncSession) -> None:
         merchant = await projections.get_merchant(tx, merchant_id)
-    if merchant is None:
-        raise MerchantNotFoundError(f"No merchant {merchant_id}.")
-    if not merchant.active:
-        raise MerchantInactiveError("This merchant does not accept redemptions now.")
+        if merchant is None:
+            raise MerchantNotFoundError(f"No merchant {merchant_id}.")
+        if not merchant.active:
+            raise MerchantInactiveError("This merchant does not accept redemptions now.")
 
     async def work(tx: AsyncSession, reference: str) -> StoredResponse:
         journal = transfer(
@@ -109,4 +110,4 @@ async def redeem(
         )
         return json_outcome(201, body)
 
-    return await run_idempotent(deps, request, work)
+    return await run_idempotent(deps, request, work, precheck=precheck)

@@ -223,6 +223,7 @@ CREATE TABLE kill_switches (
 
 CREATE TABLE audit_log (
   id bigserial PRIMARY KEY,
+  chain smallint NOT NULL CHECK (chain >= 0),
   occurred_at timestamptz NOT NULL DEFAULT now(),
   actor_type text NOT NULL,
   actor_id text NOT NULL,
@@ -235,42 +236,49 @@ CREATE TABLE audit_log (
   prev_hash bytea,
   hash bytea NOT NULL
 );
+CREATE INDEX ix_audit_log_chain_id ON audit_log (chain, id);
 CREATE TRIGGER audit_log_immutable BEFORE UPDATE OR DELETE ON audit_log
   FOR EACH ROW EXECUTE FUNCTION forbid_mutation();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION forbid_mutation();
 
--- The hash of one audit row: sha256(previous hash || the row's canonical text). Used by
--- audit_append and by the chain verification, so both always agree.
-CREATE FUNCTION audit_row_hash(p_prev bytea, p_id bigint, p_occurred_at timestamptz,
+-- The hash of one audit row: sha256(previous hash in its chain || the row's canonical text).
+-- Used by audit_append and by the chain verification, so both always agree.
+CREATE FUNCTION audit_row_hash(p_prev bytea, p_id bigint, p_chain smallint,
+                               p_occurred_at timestamptz,
                                p_actor_type text, p_actor_id text, p_action text,
                                p_resource_type text, p_resource_id text, p_request_id text,
                                p_idempotency_key text, p_details jsonb)
 RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
   SELECT sha256(coalesce(p_prev, '\x'::bytea) || convert_to(jsonb_build_array(
-    p_id, (extract(epoch FROM p_occurred_at) * 1000000)::bigint, p_actor_type, p_actor_id,
+    p_id, p_chain, (extract(epoch FROM p_occurred_at) * 1000000)::bigint, p_actor_type, p_actor_id,
     p_action, p_resource_type, p_resource_id, p_request_id, p_idempotency_key, p_details
   )::text, 'UTF8'))
 $$;
 
--- Appends one audit row to the chain. The advisory lock is held to COMMIT, so call this as
--- the last statement of a transaction: chain order is commit order.
+-- Appends one audit row. The log is AUDIT_CHAINS independent hash chains (the chain is picked
+-- by actor), so unrelated movements do not queue behind one lock: each chain's advisory lock is
+-- held to COMMIT, making chain order commit order. Call it as the last statement before commit.
 CREATE FUNCTION audit_append(p_actor_type text, p_actor_id text, p_action text,
                              p_resource_type text, p_resource_id text, p_request_id text,
                              p_idempotency_key text, p_details jsonb)
 RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE prev bytea; new_id bigint; at timestamptz := clock_timestamp();
+DECLARE
+  prev bytea;
+  new_id bigint;
+  at timestamptz := clock_timestamp();
+  chain_no smallint := (abs(hashtext(p_actor_type || ':' || p_actor_id)::bigint) % 16)::smallint;
 BEGIN
-  PERFORM pg_advisory_xact_lock(hashtext('payments.audit_log'));
-  SELECT hash INTO prev FROM payments.audit_log ORDER BY id DESC LIMIT 1;
+  PERFORM pg_advisory_xact_lock(hashtext('payments.audit_log'), chain_no);
+  SELECT hash INTO prev FROM payments.audit_log WHERE chain = chain_no ORDER BY id DESC LIMIT 1;
   new_id := nextval(pg_get_serial_sequence('payments.audit_log', 'id'));
-  INSERT INTO payments.audit_log (id, occurred_at, actor_type, actor_id, action, resource_type,
-                                  resource_id, request_id, idempotency_key, details,
-                                  prev_hash, hash)
-  VALUES (new_id, at, p_actor_type, p_actor_id, p_action, p_resource_type, p_resource_id,
-          p_request_id, p_idempotency_key, coalesce(p_details, '{}'), prev,
-          payments.audit_row_hash(prev, new_id, at, p_actor_type, p_actor_id, p_action,
-                                  p_resource_type, p_resource_id, p_request_id,
+  INSERT INTO payments.audit_log (id, chain, occurred_at, actor_type, actor_id, action,
+                                  resource_type, resource_id, request_id, idempotency_key,
+                                  details, prev_hash, hash)
+  VALUES (new_id, chain_no, at, p_actor_type, p_actor_id, p_action, p_resource_type,
+          p_resource_id, p_request_id, p_idempotency_key, coalesce(p_details, '{}'), prev,
+          payments.audit_row_hash(prev, new_id, chain_no, at, p_actor_type, p_actor_id,
+                                  p_action, p_resource_type, p_resource_id, p_request_id,
                                   p_idempotency_key, coalesce(p_details, '{}')));
   RETURN new_id;
 END $$;
