@@ -100,8 +100,10 @@ class OutboxRelay:
         await self._close_listener()
         await self._close_broker()
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def connect(self) -> None:
+        """Opens the publishing connection now, to drive :meth:`relay_once` by hand (``start``
+        connects by itself); :meth:`stop` closes it."""
+        await self._ensure_broker()
 
     # ------------------------------------------------------------------ loop
     async def _run(self) -> None:

@@ -1,4 +1,4 @@
-"""The auth service's error taxonomy (reference/auth.md §6b): one class per stable ``code``.
+"""The auth service's error taxonomy (docs/auth.md §2): one class per stable ``code``.
 
 start   400 invalid_phone_number      422 phone_region_unsupported
         429 otp_resend_cooldown       429 otp_send_limit_exceeded     429 rate_limited
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from common.errors import (
     Conflict,
+    DependencyUnavailable,
     Gone,
     InvalidInput,
     NotFound,
@@ -74,9 +75,8 @@ class ServiceMisconfiguredError(Unavailable):
     title = "Service unavailable"
 
 
-class DependencyUnavailableError(Unavailable):
-    code = "dependency_unavailable"
-    title = "Service unavailable"
+class DependencyUnavailableError(DependencyUnavailable):
+    """Redis or Postgres cannot answer (the unit of work raises the common base)."""
 
 
 class OtpInvalidError(_NoBearerChallenge):

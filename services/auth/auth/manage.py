@@ -2,7 +2,7 @@
 
     python -m auth.manage promote --phone +14155550123 --role admin
     python -m auth.manage revoke-sessions --user-id <uuid>
-    python -m auth.manage rehash-phones     # after a PHONE_LOOKUP_KEY rotation (README)
+    python -m auth.manage rehash-phones     # after a lookup-key rotation (services/auth/README.md)
 
 Configuration comes from the same environment as the service (``AuthSettings``); phones are
 the identity, so ``promote`` creates the user when the number has never signed in.
@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from common.database import make_engine, make_session_factory
-from common.infrastructure import Database
+from common.database import Database, make_engine, make_session_factory
 from common.redis_client import KeySpace, make_redis
 from common.session_revocation import RevokedSessions
 from messaging.outbox import Outbox

@@ -1,6 +1,6 @@
 """Login sessions: opening one after a verified code, refresh-token rotation, logout.
 
-Refresh rotation (reference/auth.md §6a, pitfalls 13-15):
+Refresh rotation (docs/auth.md §3; pitfalls 13-15 in §4):
 
 - the presented token's session row is locked (``FOR UPDATE``) for the whole decision, so
   rotation, grace answers and revocation of one session are serialised;

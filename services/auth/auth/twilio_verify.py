@@ -61,7 +61,7 @@ def _status_and_code(exc: TwilioException) -> tuple[int | None, int | None]:
 
 
 def classify(exc: TwilioException, operation: str) -> ProviderError:
-    """Maps a Twilio error answer to our typed outcome (reference/auth.md §2.2)."""
+    """Maps a Twilio error answer to our typed outcome (docs/auth.md §1)."""
     status, code = _status_and_code(exc)
     message = str(getattr(exc, "msg", "") or getattr(exc, "detail", "") or "")
     if code in _AUTH_FAILED or (code is None and status in (401, 403)):

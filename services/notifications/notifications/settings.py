@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from common.service_app import ConnectedServiceSettings
+from common.service import ConnectedServiceSettings
+from messaging.settings import MessagingSettings
 
 
-class NotificationsSettings(ConnectedServiceSettings):
+class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     service_name: str = "notifications"
     http_port: int = 8003
     db_schema: str = "notifications"

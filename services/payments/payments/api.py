@@ -38,7 +38,7 @@ NovaAmount = Annotated[StrictInt, Field(gt=0, le=MAX_NOVA_AMOUNT, description="w
 
 
 async def get_deps(request: Request) -> PaymentsDeps:
-    deps: PaymentsDeps = request.app.state.payments
+    deps: PaymentsDeps = request.app.state.deps
     return deps
 
 

@@ -1,21 +1,33 @@
-"""The composition root: builds what the use cases need from settings (tests replace parts)."""
+"""The composition root of the payments service: the only module that imports adapters.
+
+``running`` builds the deps from settings and the shared infrastructure and opens messaging
+with them (the consumers' handlers get them as ``delivery.deps``; dead-letter replays of money
+queues pass the kill-switch guard) and the periodic jobs. Tests replace parts of the deps.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from common.infrastructure import Database
+from common.periodic import run_periodic_jobs
+from common.service import Infrastructure
+from common.uow import UnitOfWork
 from messaging.inbox import Inbox
+from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
+from messaging.subscriber import Subscriptions
 
-from payments import contracts, tables
+from payments import contracts, jobs, tables
 from payments.deps import PaymentsDeps
 from payments.kill_switch_reader import CachedKillSwitches
+from payments.replay_guard import money_replay_guard
 from payments.settings import PaymentsSettings
-from payments.unit_of_work import UnitOfWork
 
 
-def build_deps(settings: PaymentsSettings, database: Database, **overrides: Any) -> PaymentsDeps:
+def build_deps(settings: PaymentsSettings, infra: Infrastructure, **overrides: Any) -> PaymentsDeps:
+    database = infra.database
     values: dict[str, Any] = {
         "settings": settings,
         "uow": UnitOfWork(database.sessions),
@@ -28,3 +40,27 @@ def build_deps(settings: PaymentsSettings, database: Database, **overrides: Any)
     }
     values.update(overrides)
     return PaymentsDeps(**values)
+
+
+@asynccontextmanager
+async def running(
+    settings: PaymentsSettings,
+    infra: Infrastructure,
+    subscriptions: Subscriptions[PaymentsDeps] | None = None,
+) -> AsyncIterator[PaymentsDeps]:
+    deps = build_deps(settings, infra)
+    async with (
+        open_messaging(
+            infra.app,
+            settings,
+            infra.database,
+            tables.messaging,
+            subscriptions,
+            deps=deps,
+            replay_guard=money_replay_guard(deps.kill_switches),
+        ),
+        # app=None: open_messaging already runs a periodic job registering the same metric
+        # names in the app's registry (a second registration raises DuplicateTimeseries).
+        run_periodic_jobs(None, jobs.periodic_jobs(deps)),
+    ):
+        yield deps

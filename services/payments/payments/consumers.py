@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from messaging.contracts import read
 from messaging.subscriber import Delivery, Subscriptions
 
 from payments import projection_handlers, reward_handlers
@@ -20,31 +19,33 @@ USERS_QUEUE = "payments.users"
 MONEY_QUEUES = frozenset({SESSION_COMPLETED_QUEUE})
 """Queues whose replay moves money: the dead-letter replay guard checks the kill switches."""
 
-subscriptions = Subscriptions()
+subscriptions: Subscriptions[PaymentsDeps] = Subscriptions()
 
 
-def _deps(delivery: Delivery) -> PaymentsDeps:
-    deps: PaymentsDeps = delivery.state.payments
-    return deps
+def _deps(delivery: Delivery[PaymentsDeps]) -> PaymentsDeps:
+    return delivery.deps
 
 
-@subscriptions.subscribe(SESSION_COMPLETED_QUEUE, events=[SessionCompletedV1])
-async def on_session_completed(delivery: Delivery) -> None:
-    event = read(delivery.envelope, SessionCompletedV1)
+@subscriptions.subscribe(SESSION_COMPLETED_QUEUE, events=[SessionCompletedV1.message_type])
+async def on_session_completed(delivery: Delivery[PaymentsDeps]) -> None:
+    event = delivery.read(SessionCompletedV1)
     await reward_handlers.on_session_completed(_deps(delivery), event, delivery)
 
 
-@subscriptions.subscribe(MERCHANTS_QUEUE, events=[MerchantCreatedV1, MerchantUpdatedV1])
-async def on_merchant_changed(delivery: Delivery) -> None:
+@subscriptions.subscribe(
+    MERCHANTS_QUEUE,
+    events=[MerchantCreatedV1.message_type, MerchantUpdatedV1.message_type],
+)
+async def on_merchant_changed(delivery: Delivery[PaymentsDeps]) -> None:
     event: MerchantCreatedV1 | MerchantUpdatedV1
     if delivery.envelope.type == MerchantCreatedV1.message_type:
-        event = read(delivery.envelope, MerchantCreatedV1)
+        event = delivery.read(MerchantCreatedV1)
     else:
-        event = read(delivery.envelope, MerchantUpdatedV1)
+        event = delivery.read(MerchantUpdatedV1)
     await projection_handlers.on_merchant_changed(_deps(delivery), event, delivery)
 
 
-@subscriptions.subscribe(USERS_QUEUE, events=["user.registered.v1"])
-async def on_user_registered(delivery: Delivery) -> None:
-    event = read(delivery.envelope, UserRegisteredV1)
+@subscriptions.subscribe(USERS_QUEUE, events=[UserRegisteredV1.message_type])
+async def on_user_registered(delivery: Delivery[PaymentsDeps]) -> None:
+    event = delivery.read(UserRegisteredV1)
     await projection_handlers.on_user_registered(_deps(delivery), event, delivery)

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from messaging.contracts import Contracts, Event
+from messaging.contracts import Contracts, Event, Reader
 from pydantic import Field
 
 
@@ -27,7 +27,7 @@ PUBLISHES = Contracts("payments", [RewardCreditedV1])
 # Readers (published by sessions).
 
 
-class SessionCompletedV1(Event):
+class SessionCompletedV1(Reader):
     message_type: ClassVar[str] = "session.completed.v1"
     session_id: uuid.UUID
     driver_id: uuid.UUID
@@ -40,7 +40,7 @@ class SessionCompletedV1(Event):
     completed_at: datetime
 
 
-class _MerchantFacts(Event):
+class _MerchantFacts(Reader):
     merchant_id: uuid.UUID
     owner_user_id: uuid.UUID
     name: str
@@ -58,7 +58,7 @@ class MerchantUpdatedV1(_MerchantFacts):
     message_type: ClassVar[str] = "merchant.updated.v1"
 
 
-class UserRegisteredV1(Event):
+class UserRegisteredV1(Reader):
     """Published by auth."""
 
     message_type: ClassVar[str] = "user.registered.v1"

@@ -9,20 +9,16 @@ clearing accounts of ``payments.ledger``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from common.uow import UnitOfWorkFactory
 from messaging.inbox import Inbox
 from messaging.outbox import Outbox
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payments.kill_switches import Operation, Switch
 from payments.settings import PaymentsSettings
-
-
-class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 class KillSwitchCheck(Protocol):
@@ -55,3 +51,6 @@ class PaymentsDeps:
     inbox: Inbox
     kill_switches: KillSwitchCheck
     hooks: Hooks = field(default_factory=Hooks)
+
+
+Deps = PaymentsDeps

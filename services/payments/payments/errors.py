@@ -9,7 +9,7 @@ references     404 merchant_not_found                409 merchant_inactive
                404 driver_not_found                  404 kill_switch_not_found
 kill switches  503 money_movement_disabled (a switch is off, or cannot be read: fail closed;
                the idempotency key is not consumed)
-any            503 dependency_unavailable (Postgres cannot answer)
+any            503 dependency_unavailable (Postgres cannot answer: common.uow)
 """
 
 from __future__ import annotations
@@ -65,8 +65,3 @@ class KillSwitchNotFoundError(NotFound):
 class MoneyMovementDisabledError(Unavailable):
     code = "money_movement_disabled"
     title = "Money movement is disabled"
-
-
-class DependencyUnavailableError(Unavailable):
-    code = "dependency_unavailable"
-    title = "Service unavailable"

@@ -22,12 +22,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from common.errors import DependencyUnavailable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import idempotency_store as store
 from payments.deps import PaymentsDeps
 from payments.errors import (
-    DependencyUnavailableError,
     IdempotencyKeyInUseError,
     IdempotencyKeyReusedError,
 )
@@ -105,6 +105,6 @@ async def _claim(
 
 
 async def _release(deps: PaymentsDeps, key_id: int) -> None:
-    with contextlib.suppress(DependencyUnavailableError):
+    with contextlib.suppress(DependencyUnavailable):
         async with deps.uow() as tx:
             await store.release(tx, key_id)

@@ -2,33 +2,17 @@
 
 - ``idempotency-key-reaper``: deletes expired keys (``FOR UPDATE SKIP LOCKED`` batches);
 - ``parked-rewards``: applies rewards parked while earning was off (``SKIP LOCKED``).
-
-Each round's failure is logged and the loop goes on; stopping cancels the sleep, not a round.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from common.periodic import PeriodicJob
 
 from payments import housekeeping_handlers, reward_handlers
 from payments.deps import PaymentsDeps
 
-logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Job:
-    name: str
-    interval_seconds: float
-    run: Callable[[], Awaitable[object]]
-
-
-def payment_jobs(deps: PaymentsDeps) -> list[Job]:
+def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
     settings = deps.settings
 
     async def reap() -> int:
@@ -42,28 +26,16 @@ def payment_jobs(deps: PaymentsDeps) -> list[Job]:
         )
 
     return [
-        Job("idempotency-key-reaper", settings.idempotency_reaper_interval_seconds, reap),
-        Job("parked-rewards", settings.parked_rewards_interval_seconds, parked),
+        PeriodicJob(
+            "idempotency-key-reaper",
+            settings.idempotency_reaper_interval_seconds,
+            reap,
+            batch_size=settings.idempotency_reaper_batch_size,
+        ),
+        PeriodicJob(
+            "parked-rewards",
+            settings.parked_rewards_interval_seconds,
+            parked,
+            batch_size=settings.parked_rewards_batch_size,
+        ),
     ]
-
-
-async def _loop(job: Job, stopping: asyncio.Event) -> None:
-    while not stopping.is_set():
-        try:
-            await job.run()
-        except Exception:  # outer edge of a background loop: log with stack, keep looping
-            logger.exception("job round failed", extra={"job": job.name})
-        with contextlib.suppress(TimeoutError):
-            delay = job.interval_seconds * random.uniform(0.8, 1.2)
-            await asyncio.wait_for(stopping.wait(), timeout=delay)
-
-
-@contextlib.asynccontextmanager
-async def running_jobs(jobs: list[Job]) -> AsyncIterator[None]:
-    stopping = asyncio.Event()
-    tasks = [asyncio.create_task(_loop(job, stopping), name=f"job-{job.name}") for job in jobs]
-    try:
-        yield
-    finally:
-        stopping.set()
-        await asyncio.gather(*tasks, return_exceptions=True)

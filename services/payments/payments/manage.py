@@ -12,8 +12,8 @@ import asyncio
 import json
 
 import typer
-from common.database import make_engine, make_session_factory
-from common.infrastructure import Database
+from common.database import Database, make_engine, make_session_factory
+from common.service import Infrastructure
 
 from payments import audit, housekeeping_handlers
 from payments.bootstrap import build_deps
@@ -57,7 +57,7 @@ def verify_audit() -> None:
 async def _reap(settings: PaymentsSettings) -> int:
     database = _database(settings)
     try:
-        deps = build_deps(settings, database)
+        deps = build_deps(settings, Infrastructure(None, database, None))  # type: ignore[arg-type]
         return await housekeeping_handlers.reap_idempotency_keys(
             deps, batch=settings.idempotency_reaper_batch_size
         )

@@ -11,7 +11,9 @@ from payments.projections import MerchantView
 
 
 async def on_merchant_changed(
-    deps: PaymentsDeps, event: MerchantCreatedV1 | MerchantUpdatedV1, delivery: Delivery
+    deps: PaymentsDeps,
+    event: MerchantCreatedV1 | MerchantUpdatedV1,
+    delivery: Delivery[PaymentsDeps],
 ) -> None:
     async with deps.uow() as tx:
         if not await deps.inbox.claim(tx, delivery.consumer, delivery.message_id):
@@ -32,7 +34,7 @@ async def on_merchant_changed(
 
 
 async def on_user_registered(
-    deps: PaymentsDeps, event: UserRegisteredV1, delivery: Delivery
+    deps: PaymentsDeps, event: UserRegisteredV1, delivery: Delivery[PaymentsDeps]
 ) -> None:
     """Drivers become known (grant targets) when they register."""
     if event.role != "driver":

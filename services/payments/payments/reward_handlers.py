@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 async def on_session_completed(
-    deps: PaymentsDeps, event: SessionCompletedV1, delivery: Delivery
+    deps: PaymentsDeps, event: SessionCompletedV1, delivery: Delivery[PaymentsDeps]
 ) -> None:
     async with deps.uow() as tx:
         if not await deps.inbox.claim(tx, delivery.consumer, delivery.message_id):

@@ -15,14 +15,9 @@ from auth.session_handlers import open_session
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, end_cooldown, running, sign_in
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 
 def _secret() -> str:
@@ -41,8 +36,7 @@ async def _refresh(auth: AuthClient, token: str) -> Any:
 
 async def _sign_in_again(auth: AuthClient, fake_twilio: TwilioControl, phone: str) -> Any:
     """Signs ``phone`` in again, past its resend cooldown."""
-    ph = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+    await end_cooldown(auth, phone)
     return await sign_in(auth, fake_twilio, phone)
 
 

@@ -13,20 +13,15 @@ from typing import Any
 
 import pytest
 from auth.session_purge import PurgeConfig, PurgeMetrics, SessionPurger, purge_batch
-from common.database import make_engine, make_session_factory
-from common.infrastructure import Database
+from common.database import Database, make_engine, make_session_factory
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.polling import eventually
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 RETENTION = timedelta(days=30)
 
@@ -223,11 +218,13 @@ async def test_the_service_purges_in_the_background_and_counts_it(
     settings = auth_settings(session_purge_interval_seconds=1)
     async with running(settings) as auth:
         seeded = await _seed_dead_sessions(auth, sessions=3, chain=2)
-        async with asyncio.timeout(20):
-            while True:
-                if not await _left(auth, seeded):
-                    break
-                await asyncio.sleep(0.1)
+
+        async def all_purged() -> bool:
+            return not await _left(auth, seeded)
+
+        await eventually(
+            all_purged, what="the background purge of 3 sessions", timeout=20, interval=0.1
+        )
         metrics = (await auth.get("/metrics")).text
     counted = [
         float(line.split()[-1])
@@ -245,11 +242,7 @@ async def _until(registry: CollectorRegistry, outcome: str, count: int) -> None:
         value = registry.get_sample_value("auth_session_purge_rounds_total", {"outcome": outcome})
         return value or 0.0
 
-    async with asyncio.timeout(20):
-        while True:
-            if rounds() >= count:
-                return
-            await asyncio.sleep(0.05)
+    await eventually(lambda: rounds() >= count, what=f"{count} purge rounds {outcome}", timeout=20)
 
 
 async def test_a_failed_round_is_a_warning_and_the_next_round_purges(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,6 +9,7 @@ import pytest
 import stripe
 
 from tests.fakes.stripe.control import StripeControl
+from tests.support.polling import eventually
 
 DEST = "acct_1Driver0000000000000001"
 
@@ -394,8 +394,13 @@ async def test_reset_ends_hung_calls_without_effect(fake_stripe: StripeControl) 
         await fake_stripe.add_latency("transfers.create", seconds=60)
         with pytest.raises(stripe.APIConnectionError):
             await client.v1.transfers.create_async(transfer_params(), {"idempotency_key": key()})
+        assert await fake_stripe.in_flight() == 1  # still hung after the client gave up
         await fake_stripe.reset()
-        await asyncio.sleep(0)  # let the released handler run
+
+        async def released() -> bool:
+            return await fake_stripe.in_flight() == 0
+
+        await eventually(released, what="the hung transfers.create to end after the reset")
         assert await fake_stripe.transfers() == []
     finally:
         await http.close_async()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tests.integration.gateway.conftest import StackFactory
-from tests.integration.gateway.servers import gateway_settings
+from tests.support.gateway_stack import StackFactory, gateway_settings
 from tests.support.isolation import RunInfra
 
 APP = "https://app.nerava.test"

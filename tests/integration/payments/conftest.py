@@ -75,7 +75,7 @@ class PaymentsClient:
 
     @property
     def deps(self) -> PaymentsDeps:
-        deps: PaymentsDeps = self.app.state.payments
+        deps: PaymentsDeps = self.app.state.deps
         return deps
 
     def token(self, user_id: uuid.UUID, role: str = "driver") -> str:

@@ -46,7 +46,7 @@ def delivery_of(event: SessionCompletedV1, message_id: uuid.UUID | None = None) 
         causation_id=None,
         data=event.model_dump(mode="json"),
     )
-    return Delivery(envelope, "payments.session_completed", 0, 0, {})
+    return Delivery(envelope, "payments.session_completed", 0, 0, {}, None)
 
 
 async def credited_events(db: AsyncEngine, session: uuid.UUID) -> int:

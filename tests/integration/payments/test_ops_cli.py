@@ -11,17 +11,19 @@ from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
 from payments.main import create_app
 
-from tests.integration.messaging.http_server import http_server
-from tests.integration.messaging.test_ops_cli import gateway_prefix, run_cli
+from tests.integration.messaging.test_ops_cli import gateway_prefix
 from tests.integration.payments.conftest import SettingsFactory
+from tests.support.http_server import serve
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
+from tests.support.ops_cli import run_cli
 
 
 async def test_list_and_set_with_confirmation(payments_settings: SettingsFactory) -> None:
     keys = TestSigningKeys()
     app = create_app(payments_settings())
     admin = uuid.uuid4()
-    async with http_server(gateway_prefix("payments", app)) as base:
+    async with serve(gateway_prefix("payments", app), lifespan="on") as server:
+        base = server.url
         install_jwt_verifier(
             app, JwtVerifier(StaticJwks(keys.jwks()), issuer=ISSUER, audience=AUDIENCE)
         )
