@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from common.direct_sql import DirectPool, open_direct_pool
 from common.periodic import run_periodic_jobs
 from common.service import Infrastructure
 from common.uow import UnitOfWork
@@ -26,11 +27,18 @@ from payments.replay_guard import money_replay_guard
 from payments.settings import PaymentsSettings
 
 
-def build_deps(settings: PaymentsSettings, infra: Infrastructure, **overrides: Any) -> PaymentsDeps:
+def build_deps(
+    settings: PaymentsSettings,
+    infra: Infrastructure,
+    *,
+    direct: DirectPool | None = None,
+    **overrides: Any,
+) -> PaymentsDeps:
+    """``direct``: the asyncpg pool of the hot path's single statements (key claims)."""
     database = infra.database
     values: dict[str, Any] = {
         "settings": settings,
-        "uow": UnitOfWork(database.sessions),
+        "uow": UnitOfWork(database.sessions, direct_pool=direct),
         "engine": database.engine,
         "outbox": Outbox(tables.messaging.outbox, contracts.PUBLISHES),
         "inbox": Inbox(tables.messaging.inbox),
@@ -48,7 +56,19 @@ async def running(
     infra: Infrastructure,
     subscriptions: Subscriptions[PaymentsDeps] | None = None,
 ) -> AsyncIterator[PaymentsDeps]:
-    deps = build_deps(settings, infra)
+    async with open_direct_pool(settings) as direct:
+        deps = build_deps(settings, infra, direct=direct)
+        async with _background(settings, infra, subscriptions, deps):
+            yield deps
+
+
+@asynccontextmanager
+async def _background(
+    settings: PaymentsSettings,
+    infra: Infrastructure,
+    subscriptions: Subscriptions[PaymentsDeps] | None,
+    deps: PaymentsDeps,
+) -> AsyncIterator[None]:
     async with (
         open_messaging(
             infra.app,
@@ -63,4 +83,4 @@ async def running(
         # names in the app's registry (a second registration raises DuplicateTimeseries).
         run_periodic_jobs(None, jobs.periodic_jobs(deps)),
     ):
-        yield deps
+        yield

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+import asyncpg
+from common.direct_sql import DirectStatement
 from common.uow import UnitOfWorkFactory
 from messaging.inbox import Inbox
 from messaging.outbox import Outbox
@@ -19,6 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payments.kill_switches import Operation, Switch
 from payments.settings import PaymentsSettings
+
+
+class PaymentsUnitOfWork(UnitOfWorkFactory, Protocol):
+    async def direct(
+        self, statement: DirectStatement, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        """One autocommit statement on the direct pool (hot paths)."""
 
 
 class KillSwitchCheck(Protocol):
@@ -45,7 +54,7 @@ class Hooks:
 @dataclass
 class PaymentsDeps:
     settings: PaymentsSettings
-    uow: UnitOfWorkFactory
+    uow: PaymentsUnitOfWork
     engine: AsyncEngine
     outbox: Outbox
     inbox: Inbox

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from common.direct_sql import compile_statement
 from sqlalchemy import CursorResult, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import tables
@@ -29,27 +30,33 @@ class KeyRow:
     response: StoredResponse | None
 
 
-async def insert_claim(
-    tx: AsyncSession, request: IdempotentRequest, *, lease: timedelta, retention: timedelta
-) -> int | None:
-    """The new key's id, or None when the key already exists (for this scope and principal)."""
-    statement = (
-        insert(tables.idempotency_keys)
-        .values(
-            scope=request.scope,
-            principal_id=request.principal_id,
-            key=request.key,
-            request_method=request.method,
-            request_path=request.path,
-            request_hash=request.body_hash,
-            locked_until=func.now() + lease,
-            expires_at=func.now() + retention,
-        )
-        .on_conflict_do_nothing(constraint="uq_idempotency_keys_scope_principal_key")
-        .returning(k.id)
+CLAIM = compile_statement(
+    text(
+        "INSERT INTO payments.idempotency_keys (scope, principal_id, key, request_method,"
+        " request_path, request_hash, locked_until, expires_at)"
+        " VALUES (:scope, :principal_id, :key, :method, :path, :body_hash,"
+        " now() + make_interval(secs => :lease_seconds),"
+        " now() + make_interval(hours => :retention_hours))"
+        " ON CONFLICT ON CONSTRAINT uq_idempotency_keys_scope_principal_key DO NOTHING"
+        " RETURNING id"
     )
-    key_id = (await tx.execute(statement)).scalar_one_or_none()
-    return int(key_id) if key_id is not None else None
+)
+"""The claim as one autocommit statement (the hot path runs it on the direct pool)."""
+
+
+def claim_params(
+    request: IdempotentRequest, *, lease: timedelta, retention: timedelta
+) -> dict[str, Any]:
+    return {
+        "scope": request.scope,
+        "principal_id": request.principal_id,
+        "key": request.key,
+        "method": request.method,
+        "path": request.path,
+        "body_hash": request.body_hash,
+        "lease_seconds": lease.total_seconds(),
+        "retention_hours": int(retention.total_seconds() // 3600),
+    }
 
 
 async def find_for_update(tx: AsyncSession, request: IdempotentRequest) -> KeyRow | None:

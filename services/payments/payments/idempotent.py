@@ -1,6 +1,6 @@
 """Runs a money-moving use case at most once per idempotency key (reference/payments.md §1).
 
-1. Claim the key in its own short transaction (``INSERT … ON CONFLICT DO NOTHING``). When it
+1. Claim the key in one autocommit statement (``INSERT … ON CONFLICT DO NOTHING``). When it
    exists: a different payload hash -> 409 ``idempotency_key_reused``; completed -> the stored
    response, byte for byte, ``replayed``; in flight with a live lease -> 409
    ``idempotency_key_in_use`` with ``Retry-After``; a lease that expired (its owner died) is
@@ -38,21 +38,21 @@ logger = logging.getLogger(__name__)
 Work = Callable[[AsyncSession, str], Awaitable[StoredResponse]]
 """The use case inside its transaction, given the business reference of this request."""
 
-Precheck = Callable[[AsyncSession], Awaitable[None]]
+Precheck = Callable[[], Awaitable[None]]
 """Read-only checks that refuse a request before its key is claimed (raise to refuse)."""
 
 
 async def run_idempotent(
     deps: PaymentsDeps, request: IdempotentRequest, work: Work, *, precheck: Precheck | None = None
 ) -> StoredResponse:
-    """``precheck`` runs in the claim's transaction, before the key is written: a refusal
-    (unknown merchant, …) leaves nothing behind and is not stored."""
+    """``precheck`` runs before the key is written: a refusal (unknown merchant, …) leaves
+    nothing behind and is not stored."""
+    if precheck is not None:
+        await precheck()
     if request.key is None:  # ENV=local without a key: one request, one execution
         async with deps.uow() as tx:
-            if precheck is not None:
-                await precheck(tx)
             return await work(tx, f"request:{uuid.uuid4().hex}")
-    claimed = await _claim(deps, request, precheck)
+    claimed = await _claim(deps, request)
     if isinstance(claimed, StoredResponse):
         return claimed
     await deps.hooks.after_claim(request.scope)
@@ -69,22 +69,16 @@ async def run_idempotent(
         raise
 
 
-async def _claim(
-    deps: PaymentsDeps, request: IdempotentRequest, precheck: Precheck | None
-) -> int | StoredResponse:
+async def _claim(deps: PaymentsDeps, request: IdempotentRequest) -> int | StoredResponse:
     settings = deps.settings
     lease = timedelta(seconds=settings.idempotency_lease_seconds)
-    async with deps.uow() as tx:
-        if precheck is not None:
-            await precheck(tx)
-        key_id = await store.insert_claim(
-            tx,
-            request,
-            lease=lease,
-            retention=timedelta(hours=settings.idempotency_retention_hours),
-        )
-        if key_id is not None:
-            return key_id
+    params = store.claim_params(
+        request, lease=lease, retention=timedelta(hours=settings.idempotency_retention_hours)
+    )
+    inserted = await deps.uow.direct(store.CLAIM, params)  # autocommit: visible at once
+    if inserted is not None:
+        return int(inserted["id"])
+    async with deps.uow() as tx:  # the key exists: replay, refuse, or take over a dead lease
         existing = await store.find_for_update(tx, request)
         if existing is None:  # reaped between the two statements: the client retries
             raise IdempotencyKeyInUseError("Retry this request.", retry_after=1)

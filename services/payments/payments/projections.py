@@ -7,7 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from common.direct_sql import compile_statement
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +48,12 @@ async def upsert_merchant(tx: AsyncSession, merchant: MerchantView, occurred_at:
             where=m.source_occurred_at <= statement.excluded.source_occurred_at,
         )
     )
+
+
+MERCHANT_STATUS = compile_statement(
+    select(m.active).where(m.merchant_id == bindparam("merchant_id"))
+)
+"""Whether a merchant exists and is active, as one statement for the direct pool."""
 
 
 async def get_merchant(tx: AsyncSession, merchant_id: uuid.UUID) -> MerchantView | None:

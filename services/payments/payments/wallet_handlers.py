@@ -59,11 +59,11 @@ async def redeem(
     ``insufficient_funds``. Unknown/inactive merchants are refused before the key is claimed."""
     await deps.kill_switches.require(Operation.REDEEM)
 
-    async def precheck(tx: AsyncSession) -> None:
-        merchant = await projections.get_merchant(tx, merchant_id)
+    async def precheck() -> None:
+        merchant = await deps.uow.direct(projections.MERCHANT_STATUS, {"merchant_id": merchant_id})
         if merchant is None:
             raise MerchantNotFoundError(f"No merchant {merchant_id}.")
-        if not merchant.active:
+        if not merchant["active"]:
             raise MerchantInactiveError("This merchant does not accept redemptions now.")
 
     async def work(tx: AsyncSession, reference: str) -> StoredResponse:
