@@ -9,11 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from common.app_factory import build_app
-from common.service_app import lazy_app, open_service_infrastructure
+from common.auth_dependencies import open_jwt_verifier
+from common.infrastructure import open_cache, open_database
+from common.service_app import lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
+from messaging.lifecycle import open_messaging
 
-from notifications import tables
+from notifications import consumers, tables
+from notifications.bootstrap import build_deps
 from notifications.settings import NotificationsSettings
 
 
@@ -22,8 +26,17 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_service_infrastructure(app, settings, tables.messaging):
-            yield
+        async with (
+            open_database(app, settings) as database,
+            open_cache(app, settings) as cache,
+            open_jwt_verifier(app, settings, cache),
+        ):
+            app.state.database = database
+            app.state.notifications = build_deps(settings, database)
+            async with open_messaging(
+                app, settings, database, tables.messaging, consumers.subscriptions
+            ):
+                yield
 
     return build_app(
         settings, title="Nerava notifications", lifespan=lifespan, routers=[dead_letters_router()]
