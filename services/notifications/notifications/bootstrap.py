@@ -1,26 +1,88 @@
 """The composition root: builds what the use cases need from settings (tests pass overrides).
 
-The only module that imports adapters.
+The only module that imports adapters. Key material comes from settings; in ``local``/``test``
+missing phone keys are generated for this process (settings refuse that elsewhere).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common.infrastructure import Database
 from messaging.inbox import Inbox
+from messaging.outbox import Outbox
 
-from notifications import tables
-from notifications.deps import NotificationsDeps
-from notifications.settings import NotificationsSettings
+from notifications import contracts, tables
+from notifications.console_sender import ConsoleSmsSender
+from notifications.deps import NotificationsDeps, SendPolicy, SmsSender
+from notifications.phone_vault import PhoneVault, generate_key_material, load_phone_keys
+from notifications.settings import SEND_QUEUE, NotificationsSettings, SmsSenderName
+from notifications.twilio_sender import TwilioSmsSender
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_phone_vault(settings: NotificationsSettings) -> PhoneVault:
+    if settings.phone_encryption_keys and settings.phone_encryption_active_key_id:
+        active = settings.phone_encryption_active_key_id
+        keys = load_phone_keys(
+            json.loads(settings.phone_encryption_keys.get_secret_value()), active
+        )
+    else:
+        if settings.env.is_deployed:  # settings refuse this; never generate keys there
+            raise RuntimeError("PHONE_ENCRYPTION_KEYS missing")
+        active = "local"
+        keys = load_phone_keys({active: generate_key_material()}, active)
+    if settings.phone_lookup_key is not None:
+        lookup = settings.phone_lookup_key.get_secret_value().encode()
+    elif settings.env.is_deployed:
+        raise RuntimeError("PHONE_LOOKUP_KEY missing")
+    else:
+        lookup = secrets.token_bytes(32)
+    return PhoneVault(keys, active, lookup)
+
+
+def build_sender(settings: NotificationsSettings) -> SmsSender:
+    """The configured sender; call inside the running loop (it opens an HTTP session)."""
+    if settings.sender is SmsSenderName.CONSOLE:
+        return ConsoleSmsSender()
+    assert settings.twilio_account_sid and settings.twilio_auth_token  # enforced by settings
+    return TwilioSmsSender.create(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        api_base=settings.twilio_api_base,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        from_number=settings.twilio_from_number,
+        timeout_seconds=settings.twilio_timeout_seconds,
+        validity_seconds=settings.sms_validity_seconds,
+        lookup_limit=settings.twilio_lookup_limit,
+    )
 
 
 def build_deps(
-    settings: NotificationsSettings, database: Database, **overrides: Any
+    settings: NotificationsSettings,
+    database: Database,
+    sender: SmsSender,
+    phones: PhoneVault,
+    **overrides: Any,
 ) -> NotificationsDeps:
     values: dict[str, Any] = {
         "uow": database.sessions.begin,
         "inbox": Inbox(tables.messaging.inbox),
+        "outbox": Outbox(tables.messaging.outbox, contracts.PUBLISHES),
+        "sender": sender,
+        "phones": phones,
+        "send_policy": SendPolicy(
+            max_failures=len(settings.retry_schedule(SEND_QUEUE)),
+            attempt_lease=timedelta(seconds=settings.send_attempt_lease_seconds),
+            public_base_url=settings.public_base_url,
+        ),
+        "clock": utc_now,
         **overrides,
     }
     return NotificationsDeps(**values)

@@ -4,11 +4,18 @@ pass their own)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from messaging.contracts import Message
+from messaging.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.phone_vault import SealedPhone
+from notifications.sms_outcomes import OutgoingSms, SentSms
 
 
 class UnitOfWork(Protocol):
@@ -23,7 +30,52 @@ class Inbox(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    async def add(
+        self,
+        session: AsyncSession,
+        message: Message,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        message_id: uuid.UUID | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Envelope: ...
+
+
+class SmsSender(Protocol):
+    async def send(self, sms: OutgoingSms) -> SentSms:
+        """Raises one of ``sms_outcomes.SendError``'s subclasses on failure."""
+        ...
+
+    async def find(self, *, to: str, mark: str, since: datetime) -> SentSms | None:
+        """An earlier message to ``to`` whose body carries ``mark``; ``SmsLookupFailed``."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Phones(Protocol):
+    def seal(self, e164: str) -> SealedPhone: ...
+
+    def open(self, key_id: str, ciphertext: bytes) -> str: ...
+
+    def lookup_hash(self, e164: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    max_failures: int  # the length of the queue's retry schedule: then the DLQ
+    attempt_lease: timedelta  # a "sending" attempt older than this was cut off
+    public_base_url: str | None  # status callbacks go under it (none: no callbacks)
+
+
 @dataclass(frozen=True)
 class NotificationsDeps:
     uow: UnitOfWork
     inbox: Inbox
+    outbox: Outbox
+    sender: SmsSender
+    phones: Phones
+    send_policy: SendPolicy
+    clock: Callable[[], datetime]

@@ -17,12 +17,13 @@ from messaging.dead_letters.router import dead_letters_router
 from messaging.lifecycle import open_messaging
 
 from notifications import consumers, tables
-from notifications.bootstrap import build_deps
+from notifications.bootstrap import build_deps, build_phone_vault, build_sender
 from notifications.settings import NotificationsSettings
 
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
+    phones = build_phone_vault(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,11 +33,15 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             open_jwt_verifier(app, settings, cache),
         ):
             app.state.database = database
-            app.state.notifications = build_deps(settings, database)
-            async with open_messaging(
-                app, settings, database, tables.messaging, consumers.subscriptions
-            ):
-                yield
+            sender = build_sender(settings)
+            try:
+                app.state.notifications = build_deps(settings, database, sender, phones)
+                async with open_messaging(
+                    app, settings, database, tables.messaging, consumers.subscriptions
+                ):
+                    yield
+            finally:
+                await sender.close()
 
     return build_app(
         settings, title="Nerava notifications", lifespan=lifespan, routers=[dead_letters_router()]

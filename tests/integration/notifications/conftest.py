@@ -21,8 +21,9 @@ from messaging.envelope import Envelope
 from messaging.topology import COMMANDS_EXCHANGE, EVENTS_EXCHANGE
 from notifications.deps import NotificationsDeps
 from notifications.main import create_app
-from notifications.settings import NotificationsSettings
+from notifications.settings import SEND_QUEUE, NotificationsSettings
 
+from tests.fakes.twilio.control import TwilioControl
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
 
@@ -31,11 +32,22 @@ TEST_TIERS = ["1s", "2s", "3s"]
 SettingsFactory = Callable[..., NotificationsSettings]
 
 
+# Nothing listens there: callbacks the fake Twilio posts to it are refused at once.
+UNREACHABLE_PUBLIC_BASE = "http://127.0.0.1:9"
+
+
 @pytest.fixture
-def notifications_settings(infra: RunInfra) -> SettingsFactory:
+def notifications_settings(infra: RunInfra, fake_twilio: TwilioControl) -> SettingsFactory:
     def build(**overrides: Any) -> NotificationsSettings:
         values: dict[str, Any] = {
             "env": "test",
+            "sms_sender": "twilio",
+            "twilio_account_sid": fake_twilio.account_sid,
+            "twilio_auth_token": fake_twilio.auth_token,
+            "twilio_messaging_service_sid": fake_twilio.config.messaging_service_sid,
+            "twilio_api_base": fake_twilio.url,
+            "twilio_timeout_seconds": 3.0,
+            "public_base_url": UNREACHABLE_PUBLIC_BASE,
             "log_json": False,
             "database_url": infra.database_url,
             "redis_url": infra.redis_url,
@@ -43,6 +55,8 @@ def notifications_settings(infra: RunInfra) -> SettingsFactory:
             "rabbitmq_url": infra.rabbitmq_url,
             "retry_tiers": TEST_TIERS,
             "retry_default_schedule": TEST_TIERS,
+            "retry_schedules": {SEND_QUEUE: TEST_TIERS},
+            "send_attempt_lease_seconds": 5,
             "graceful_timeout_seconds": 10,
             "outbox_poll_seconds": 0.2,
             **overrides,
