@@ -15,6 +15,7 @@ help:
 	@echo "make migrate apply every service's migrations (DATABASE_URL, default local db)"
 	@echo "make bench   run the benchmarks under bench/ (prints JSON figures)"
 	@echo "make promote PHONE=+1... ROLE=admin   give a local user a role (merchant, admin)"
+	@echo "make compose-check   validate docker-compose.yml (no Docker engine needed)"
 
 setup:
 	@$(UV) sync --locked --all-packages --quiet
@@ -51,8 +52,8 @@ run: setup services
 promote: setup services
 	$(RUN) python -m deploy.local.auth_manage promote --phone "$(PHONE)" --role "$(ROLE)"
 
-compose-check:
-	$(RUN) python -m deploy.local.compose_check
+compose-check: setup
+	$(RUN) pytest -q -p no:cacheprovider tests/contract/test_compose.py
 
 bench: setup services
 	$(RUN) python -m bench

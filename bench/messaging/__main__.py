@@ -192,7 +192,7 @@ async def latency(
         retry_default_schedule=["5s"],
         default_prefetch=50,
     )
-    runtime = ConsumerRuntime(settings, subs.items)
+    runtime = ConsumerRuntime(settings, subs.items, deps=None)
     amqp = await aio_pika.connect(infra.rabbitmq_url)
     await declare_topology(amqp, tiers=parse_tiers(["5s"]), queues=runtime.work_queues())
     await amqp.close()

@@ -62,6 +62,8 @@ def test_services_start_after_their_migration_job(compose: dict[str, Any], name:
     assert job["restart"] == "no"
     deps = services[name]["depends_on"]
     assert deps[f"migrate-{name}"] == {"condition": "service_completed_successfully"}
+    others = sorted(d for d in deps if d.startswith("migrate-") and d != f"migrate-{name}")
+    assert not others, f"{name} waits for other services' migrations: {others}"
 
 
 @pytest.mark.parametrize("name", SETTINGS)

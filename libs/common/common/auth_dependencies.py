@@ -28,7 +28,6 @@ import aiohttp
 from fastapi import Depends, FastAPI, Request
 
 from common.errors import Unavailable
-from common.infrastructure import Cache
 from common.jwks import HttpJwks
 from common.jwt_settings import JwtVerificationSettings
 from common.jwt_verification import (
@@ -38,6 +37,7 @@ from common.jwt_verification import (
     TokenMissingError,
     VerifiedToken,
 )
+from common.redis_client import Cache
 from common.session_revocation import RevokedSessions
 
 _STATE_ATTR = "jwt_verifier"

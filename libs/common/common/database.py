@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import MetaData, text
@@ -13,6 +14,15 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from common.settings import DatabaseSettings
+
+
+@dataclass(frozen=True)
+class Database:
+    """A service's engine and its session factory (``expire_on_commit=False``)."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

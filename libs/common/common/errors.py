@@ -11,6 +11,7 @@
     ├── Unprocessable             422 unprocessable
     ├── TooManyRequests           429 rate_limited (adds Retry-After)
     ├── Unavailable               503 service_unavailable (adds Retry-After when known)
+    │   └── DependencyUnavailable 503 dependency_unavailable (Postgres/Redis cannot answer)
     └── UpstreamTimeout           504 upstream_timeout
 
 Services subclass these with their own stable ``code`` values.
@@ -121,6 +122,13 @@ class TooManyRequests(AppError):
 class Unavailable(AppError):
     status = 503
     code = "service_unavailable"
+    title = "Service unavailable"
+
+
+class DependencyUnavailable(Unavailable):
+    """A dependency of ours (Postgres, Redis) could not answer: retry, never a user error."""
+
+    code = "dependency_unavailable"
     title = "Service unavailable"
 
 

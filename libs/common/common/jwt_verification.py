@@ -93,9 +93,6 @@ class VerifiedToken:
     expires_at: datetime
     claims: dict[str, Any] = field(repr=False)
 
-    def has_role(self, *roles: str) -> bool:
-        return self.role in roles
-
 
 class VerificationKeys(Protocol):
     """Where public keys come from: a static JWKS or the auth service's JWKS endpoint."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -35,3 +36,11 @@ def redis_check(client: Redis) -> Any:
         return None
 
     return check
+
+
+@dataclass(frozen=True)
+class Cache:
+    """A service's Redis client and the key space under its prefix."""
+
+    client: Redis
+    keys: KeySpace

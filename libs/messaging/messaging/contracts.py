@@ -12,6 +12,16 @@ A service's ``contracts.py``::
 
     PUBLISHES = Contracts("auth", [UserRegisteredV1])
 
+A consumer reads a message with a :class:`Reader` of its own (in its ``contracts.py``): only
+the fields it relies on, unknown ones ignored, so a publisher adding a field breaks nobody::
+
+    class UserConsentChanged(Reader):
+        message_type: ClassVar[str] = "user.consent_changed.v1"
+        user_id: UUID
+        analytics: bool
+
+``tests/contract`` pairs every publisher's class with every reader of the same type.
+
 Events go to ``nerava.events`` (topic, routing key = type, unroutable is fine); commands go to
 ``nerava.commands`` (direct, routing key = type, bound to exactly one owner queue, unroutable
 is an error). Readers ignore unknown fields, so adding an optional field is not breaking.
@@ -22,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -82,7 +92,16 @@ class Command(Message):
     kind: ClassVar[MessageKind] = MessageKind.COMMAND
 
 
-M = TypeVar("M", bound=Message)
+class Reader(BaseModel):
+    """A consumer's view of a message it reads: the fields it relies on (extra ones ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message_type: ClassVar[str]
+
+
+Payload = Message | Reader
+M = TypeVar("M", bound=Payload)
 
 
 class UnknownContractError(ValueError):
@@ -114,4 +133,4 @@ def read(envelope: Envelope, model: type[M]) -> M:
     """The typed payload of an envelope; unknown fields are ignored, a mismatch is poison."""
     if envelope.type != model.message_type:
         raise UnknownContractError(f"expected {model.message_type}, got {envelope.type}")
-    return model.model_validate(envelope.data)
+    return cast(M, model.model_validate(envelope.data))

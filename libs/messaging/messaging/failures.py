@@ -20,7 +20,6 @@ import traceback
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import Any
 
 from common.errors import AppError, TooManyRequests, Unavailable, UpstreamTimeout
 from common.redaction import scrub_text
@@ -157,11 +156,3 @@ def fingerprint(exc: BaseException) -> str:
 def stack_tail(exc: BaseException) -> str:
     text = "".join(traceback.format_exception(exc))
     return scrub_text(text)[-MAX_STACK_CHARS:]
-
-
-def describe(exc: BaseException) -> dict[str, Any]:
-    return {
-        "type": exception_type_name(exc),
-        "message": exception_message(exc),
-        "fingerprint": fingerprint(exc),
-    }

@@ -2,12 +2,15 @@
 
 ``open_messaging``, in order: declares the topology (a structural mismatch stops startup naming
 the queue and argument), starts the consumers (FastStream broker + failure middleware), the
-outbox relay, the DLQ ingester and the inbox purge, and registers the ``rabbitmq`` readiness
-check (connection + a consumer on each queue). On exit: consumers stop first and in-flight
-handlers finish within ``GRACEFUL_TIMEOUT_SECONDS`` (their outbox rows still get published),
-then the relay flushes its batch and every connection closes. In ``main.py``::
+outbox relay, the DLQ ingester and the retention job (on ``common.periodic``), and registers
+the ``rabbitmq`` readiness check (connection + a consumer on each queue). On exit: consumers
+stop first and in-flight handlers finish within ``GRACEFUL_TIMEOUT_SECONDS`` (their outbox
+rows still get published), then the relay flushes its batch and every connection closes. In a
+service's ``bootstrap.running`` (called from ``main.py``'s start hook)::
 
-    async with open_messaging(app, settings, database, tables.messaging, consumers.subscriptions):
+    async with open_messaging(
+        app, settings, database, tables.messaging, consumers.subscriptions, deps=deps
+    ):
         yield
 
 and mount ``dead_letters_router()`` (admin-only ``/v1/admin/dead-letters``) on the app.
@@ -15,19 +18,19 @@ and mount ``dead_letters_router()`` (admin-only ``/v1/admin/dead-letters``) on t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
+from common.database import Database
 from common.health import register_readiness_check
-from common.infrastructure import Database
+from common.periodic import PeriodicJob, run_periodic_jobs
 from fastapi import FastAPI
-from sqlalchemy.exc import SQLAlchemyError
 
 from messaging.analytics import AnalyticsPublisher
 from messaging.broker_errors import BROKER_ERRORS
@@ -48,6 +51,9 @@ from messaging.topology import declare_topology, parse_tiers
 
 logger = logging.getLogger(__name__)
 
+D = TypeVar("D")
+RETENTION_INTERVAL_SECONDS = 3600.0
+
 
 @dataclass
 class DeadLetters:
@@ -63,7 +69,7 @@ class Messaging:
     tables: MessagingTables
     connection: AbstractRobustConnection
     relay: OutboxRelay
-    consumers: ConsumerRuntime
+    consumers: ConsumerRuntime[Any]
     dead_letters: DeadLetters
     inbox: Inbox
     metrics: MessagingMetrics
@@ -88,19 +94,21 @@ async def open_messaging(
     settings: MessagingSettings,
     database: Database,
     tables: MessagingTables,
-    subscriptions: Subscriptions | None = None,
+    subscriptions: Subscriptions[D] | None = None,
     *,
+    deps: D | None = None,
     replay_guard: ReplayGuard | None = None,
     analytics: Contracts | None = None,
     version: str = "0",
 ) -> AsyncIterator[Messaging]:
-    """``analytics``: the contracts of the analytics events this service emits through the
-    best-effort ``messaging.analytics`` publisher (``None``: the service emits none)."""
+    """``deps``: what the consumers' handlers get as ``delivery.deps``. ``analytics``: the
+    contracts of the analytics events this service emits through the best-effort
+    ``messaging.analytics`` publisher (``None``: the service emits none)."""
     metrics = MessagingMetrics(getattr(app.state, "metrics_registry", None))
-    consumers = ConsumerRuntime(
+    consumers: ConsumerRuntime[Any] = ConsumerRuntime(
         settings,
         subscriptions.items if subscriptions else [],
-        state=app.state,
+        deps=deps,
         version=version,
         metrics=metrics,
     )
@@ -168,8 +176,9 @@ async def open_messaging(
         stack.push_async_callback(ingester.stop)
         await consumers.start()
         stack.push_async_callback(consumers.stop)  # first to stop: handlers finish
-        purge = asyncio.create_task(_retention(messaging, database), name="messaging-retention")
-        stack.push_async_callback(_cancel, purge)
+        await stack.enter_async_context(
+            run_periodic_jobs(app, [retention_job(messaging, database)])
+        )
 
         check = ConsumerCheck(connection, [q.name for q in queues])
         stack.push_async_callback(check.close)
@@ -177,28 +186,22 @@ async def open_messaging(
         yield messaging
 
 
-async def _retention(messaging: Messaging, database: Database) -> None:
+def retention_job(messaging: Messaging, database: Database) -> PeriodicJob:
     """Hourly, in every replica (idempotent deletes): inbox rows past INBOX_RETENTION_DAYS,
     resolved and archived dead letters past DEAD_LETTER_RETENTION_DAYS."""
     settings = messaging.settings
-    while True:
-        try:
-            async with database.engine.begin() as conn:
-                await messaging.inbox.purge(
-                    conn, older_than=timedelta(days=settings.inbox_retention_days)
-                )
-            await messaging.dead_letters.repository.purge_settled(
-                older_than=timedelta(days=settings.dead_letter_retention_days)
+
+    async def purge() -> int:
+        async with database.engine.begin() as conn:
+            inbox = await messaging.inbox.purge(
+                conn, older_than=timedelta(days=settings.inbox_retention_days)
             )
-        except SQLAlchemyError as exc:
-            logger.warning("messaging retention failed", extra={"error": type(exc).__name__})
-        await asyncio.sleep(3600)
+        settled = await messaging.dead_letters.repository.purge_settled(
+            older_than=timedelta(days=settings.dead_letter_retention_days)
+        )
+        return inbox + settled
 
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    return PeriodicJob("messaging-retention", RETENTION_INTERVAL_SECONDS, purge)
 
 
 async def _close(connection: AbstractRobustConnection) -> None:

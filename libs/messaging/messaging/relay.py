@@ -100,9 +100,6 @@ class OutboxRelay:
         await self._close_listener()
         await self._close_broker()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     # ------------------------------------------------------------------ loop
     async def _run(self) -> None:
         backoff = 0.1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
@@ -27,19 +27,22 @@ async def _body_as_is(message: Any) -> Any:
     return message.body
 
 
-class ConsumerRuntime:
+D = TypeVar("D")
+
+
+class ConsumerRuntime(Generic[D]):
     def __init__(
         self,
         settings: MessagingSettings,
-        subscriptions: Sequence[Subscription],
+        subscriptions: Sequence[Subscription[D]],
         *,
-        state: Any = None,
+        deps: D,
         version: str = "0",
         metrics: MessagingMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.subscriptions = list(subscriptions)
-        self.state = state
+        self.deps = deps
         self.metrics = metrics or MessagingMetrics()
         tiers = parse_tiers(settings.retry_tiers)
         by_name = {t.name: t for t in tiers}
@@ -82,13 +85,13 @@ class ConsumerRuntime:
     def policy(self, queue: str) -> RetryPolicy:
         return self._policies.get(queue, self._default_policy)
 
-    def _register(self, subscription: Subscription) -> None:
+    def _register(self, subscription: Subscription[D]) -> None:
         queue_name = subscription.queue
         handler = subscription.handler
 
         async def consume(message: RabbitMessage) -> None:
             raw = message.raw_message
-            delivery = make_delivery(raw.body, raw.headers or {}, queue_name, self.state)
+            delivery = make_delivery(raw.body, raw.headers or {}, queue_name, self.deps)
             await handler(delivery)
 
         consume.__name__ = f"consume_{queue_name.replace('.', '_').replace('-', '_')}"

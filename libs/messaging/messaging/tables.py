@@ -5,7 +5,7 @@ A service's ``tables.py``::
     metadata = schema_metadata("payments")
     messaging = add_messaging_tables(metadata)
 
-and its Alembic migration creates them with :func:`create_messaging_tables` (0002_messaging).
+and its Alembic migration creates them with ``messaging.schema_v1.upgrade(schema)`` (0002).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from common.infrastructure import Database
+from common.database import Database
 from messaging.outbox import Outbox
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from common.database import Database
 from common.direct_sql import DirectPool
-from common.infrastructure import Cache, Database
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
+from common.redis_client import Cache
 from common.session_revocation import RevokedSessions
 from messaging.outbox import Outbox
 from pydantic import SecretStr

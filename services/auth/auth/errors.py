@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from common.errors import (
     Conflict,
+    DependencyUnavailable,
     Gone,
     InvalidInput,
     NotFound,
@@ -74,9 +75,8 @@ class ServiceMisconfiguredError(Unavailable):
     title = "Service unavailable"
 
 
-class DependencyUnavailableError(Unavailable):
-    code = "dependency_unavailable"
-    title = "Service unavailable"
+class DependencyUnavailableError(DependencyUnavailable):
+    """Redis or Postgres cannot answer (the unit of work raises the common base)."""
 
 
 class OtpInvalidError(_NoBearerChallenge):

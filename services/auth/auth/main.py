@@ -9,11 +9,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from common.app_factory import build_app
 from common.auth_dependencies import install_jwt_verifier
 from common.direct_sql import open_direct_pool
-from common.infrastructure import open_cache, open_database
 from common.redis_pipelined import PipelinedRedis
+from common.service import Infrastructure, create_service_app, lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
 from messaging.lifecycle import open_messaging
@@ -39,16 +38,11 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     keys = load_key_material(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def start(infra: Infrastructure) -> AsyncIterator[None]:
+        app, database, cache = infra.app, infra.database, infra.cache
         # The sign-in statement runs on the direct pool (common.direct_sql); the engine serves
         # everything else.
-        async with (
-            open_database(app, settings) as database,
-            open_direct_pool(settings) as direct,
-            open_cache(app, settings) as cache,
-        ):
-            app.state.database = database
-            app.state.cache = cache
+        async with open_direct_pool(settings) as direct:
             scripts = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout_seconds)
             otp = OtpState(cache.client, scripts, cache.keys, otp_limits(settings))
             provider = build_provider(settings, otp.record_provider_error)
@@ -72,8 +66,12 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
                 await provider.close()
                 await scripts.aclose()
 
-    return build_app(
-        settings, title="Nerava auth", lifespan=lifespan, routers=[router, dead_letters_router()]
+    return create_service_app(
+        settings,
+        title="Nerava auth",
+        routers=[router, dead_letters_router()],
+        start=start,
+        jwks_verifier=False,  # auth verifies with its own keys (installed below)
     )
 
 
@@ -97,14 +95,4 @@ def _log_startup(settings: AuthSettings, active_kid: str, generated: list[str]) 
         )
 
 
-_app: FastAPI | None = None
-
-
-def __getattr__(name: str) -> FastAPI:
-    """``auth.main.app`` builds the app from the environment on first access."""
-    global _app
-    if name != "app":
-        raise AttributeError(name)
-    if _app is None:
-        _app = create_app()
-    return _app
+__getattr__ = lazy_app(create_app)

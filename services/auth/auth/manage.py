@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from common.database import make_engine, make_session_factory
-from common.infrastructure import Database
+from common.database import Database, make_engine, make_session_factory
 from common.redis_client import KeySpace, make_redis
 from common.session_revocation import RevokedSessions
 from messaging.outbox import Outbox

@@ -18,7 +18,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
-from common.infrastructure import Database
+from common.database import Database
 from sqlalchemy import bindparam, select, update
 
 from auth import repository as repo

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from common.infrastructure import Database
+from common.database import Database
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Interval, Select, bindparam, delete, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError

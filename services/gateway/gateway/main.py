@@ -14,15 +14,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
-from common.app_factory import build_app
 from common.health import register_readiness_check
-from common.infrastructure import open_cache
 from common.jwks import HttpJwks
 from common.jwt_verification import JwtVerifier
 from common.rate_limit import RateLimiter
 from common.redis_client import KeySpace
 from common.redis_pipelined import PipelinedRedis
-from fastapi import FastAPI
+from common.service import Infrastructure, create_service_app, lazy_app
 from opentelemetry import trace
 
 from gateway.edge_auth import EdgeAuthenticator, RevocationCache
@@ -43,10 +41,9 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayProxy:
     proxy: GatewayProxy
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def start(infra: Infrastructure) -> AsyncIterator[None]:
+        app = infra.app
         async with AsyncExitStack() as stack:
-            cache = await stack.enter_async_context(open_cache(app, settings))
-            app.state.cache = cache
             keys = KeySpace(settings.redis_key_prefix)
             fast_redis = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout_seconds)
             stack.push_async_callback(fast_redis.aclose)
@@ -85,11 +82,12 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayProxy:
             _tune_gc(settings.gc_gen0_threshold)
             yield
 
-    app = build_app(
+    app = create_service_app(
         settings,
         title="Nerava gateway",
-        lifespan=lifespan,
         routers=[docs_router()],
+        start=start,
+        jwks_verifier=False,  # the edge authenticator below verifies with its own caches
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -152,14 +150,4 @@ async def _open_authenticator(
     )
 
 
-_app: GatewayProxy | None = None
-
-
-def __getattr__(name: str) -> GatewayProxy:
-    """``gateway.main.app`` builds the app from the environment on first access."""
-    global _app
-    if name != "app":
-        raise AttributeError(name)
-    if _app is None:
-        _app = create_app()
-    return _app
+__getattr__ = lazy_app(create_app)

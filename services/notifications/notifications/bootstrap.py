@@ -1,23 +1,31 @@
-"""The composition root: builds what the use cases need from settings (tests pass overrides).
+"""The composition root of the notifications service: the only module that imports adapters.
 
-The only module that imports adapters. Key material comes from settings; in ``local``/``test``
-missing phone keys are generated for this process (settings refuse that elsewhere).
+``running`` builds the sender inside the running loop (it opens an HTTP session), the deps
+from settings and the shared infrastructure, and opens messaging with them (the consumers'
+handlers get them as ``delivery.deps``); on exit the sender's session closes. Key material
+comes from settings; in ``local``/``test`` missing phone keys are generated for this process
+(settings refuse that elsewhere).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from common.infrastructure import Database
+from common.service import Infrastructure
+from common.uow import UnitOfWork
 from messaging.inbox import Inbox
+from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
+from messaging.subscriber import Subscriptions
 
 from notifications import contracts, tables
 from notifications.console_sender import ConsoleSmsSender
-from notifications.deps import NotificationsDeps, SendPolicy, SmsSender
+from notifications.deps import Deps, SendPolicy, SmsSender
 from notifications.phone_vault import PhoneVault, generate_key_material, load_phone_keys
 from notifications.settings import SEND_QUEUE, NotificationsSettings, SmsSenderName
 from notifications.twilio_sender import TwilioSmsSender
@@ -66,13 +74,13 @@ def build_sender(settings: NotificationsSettings) -> SmsSender:
 
 def build_deps(
     settings: NotificationsSettings,
-    database: Database,
+    infra: Infrastructure,
     sender: SmsSender,
     phones: PhoneVault,
     **overrides: Any,
-) -> NotificationsDeps:
+) -> Deps:
     values: dict[str, Any] = {
-        "uow": database.sessions.begin,
+        "uow": UnitOfWork(infra.database.sessions),
         "inbox": Inbox(tables.messaging.inbox),
         "outbox": Outbox(tables.messaging.outbox, contracts.PUBLISHES),
         "sender": sender,
@@ -85,4 +93,22 @@ def build_deps(
         "clock": utc_now,
         **overrides,
     }
-    return NotificationsDeps(**values)
+    return Deps(**values)
+
+
+@asynccontextmanager
+async def running(
+    settings: NotificationsSettings,
+    infra: Infrastructure,
+    phones: PhoneVault,
+    subscriptions: Subscriptions[Deps] | None = None,
+) -> AsyncIterator[Deps]:
+    sender = build_sender(settings)
+    try:
+        deps = build_deps(settings, infra, sender, phones)
+        async with open_messaging(
+            infra.app, settings, infra.database, tables.messaging, subscriptions, deps=deps
+        ):
+            yield deps
+    finally:
+        await sender.close()

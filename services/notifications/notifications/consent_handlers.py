@@ -7,14 +7,14 @@ import logging
 from messaging.subscriber import Delivery
 
 from notifications import consent_repository
-from notifications.contracts import UserConsentChangedV1
-from notifications.deps import NotificationsDeps
+from notifications.contracts import UserConsentChanged
+from notifications.deps import Deps
 
 logger = logging.getLogger(__name__)
 
 
 async def record_consent_change(
-    deps: NotificationsDeps, delivery: Delivery, change: UserConsentChangedV1
+    deps: Deps, delivery: Delivery[Deps], change: UserConsentChanged
 ) -> None:
     """Idempotent twice over: the inbox absorbs a redelivered message, and the projection only
     moves forward in ``changed_at``, so an older change arriving late is ignored."""

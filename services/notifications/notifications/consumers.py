@@ -5,32 +5,26 @@ No SQL and no commit here; each queue is ``notifications.<purpose>`` (DESIGN §1
 
 from __future__ import annotations
 
-from messaging.contracts import read
 from messaging.subscriber import Delivery, Subscriptions
 
 from notifications.consent_handlers import record_consent_change
-from notifications.contracts import SendSmsV1, UserConsentChangedV1
-from notifications.deps import NotificationsDeps
+from notifications.contracts import SendSms, UserConsentChanged
+from notifications.deps import Deps
 from notifications.send_handlers import send_sms
 from notifications.settings import SEND_QUEUE
 
 CONSENT_QUEUE = "notifications.consent"
 
-subscriptions = Subscriptions()
+subscriptions: Subscriptions[Deps] = Subscriptions()
 
 
-def _deps(delivery: Delivery) -> NotificationsDeps:
-    deps: NotificationsDeps = delivery.state.notifications
-    return deps
+@subscriptions.subscribe(CONSENT_QUEUE, events=[UserConsentChanged.message_type])
+async def on_user_consent_changed(delivery: Delivery[Deps]) -> None:
+    change = delivery.read(UserConsentChanged)
+    await record_consent_change(delivery.deps, delivery, change)
 
 
-@subscriptions.subscribe(CONSENT_QUEUE, events=[UserConsentChangedV1])
-async def on_user_consent_changed(delivery: Delivery) -> None:
-    change = read(delivery.envelope, UserConsentChangedV1)
-    await record_consent_change(_deps(delivery), delivery, change)
-
-
-@subscriptions.subscribe(SEND_QUEUE, commands=[SendSmsV1])
-async def on_send_sms(delivery: Delivery) -> None:
-    command = read(delivery.envelope, SendSmsV1)
-    await send_sms(_deps(delivery), delivery, command)
+@subscriptions.subscribe(SEND_QUEUE, commands=[SendSms.message_type])
+async def on_send_sms(delivery: Delivery[Deps]) -> None:
+    command = delivery.read(SendSms)
+    await send_sms(delivery.deps, delivery, command)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from messaging.contracts import Command, Contracts, Event
+from messaging.contracts import Contracts, Event, Reader
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
@@ -27,7 +27,7 @@ class Reference(BaseModel):
 # ---- readers of consumed messages
 
 
-class UserConsentChangedV1(Event):
+class UserConsentChanged(Reader):
     """Reader of auth's ``user.consent_changed.v1``: the projection keeps analytics consent."""
 
     message_type: ClassVar[str] = "user.consent_changed.v1"
@@ -36,7 +36,7 @@ class UserConsentChangedV1(Event):
     changed_at: AwareDatetime
 
 
-class SendSmsV1(Command):
+class SendSms(Reader):
     """Reader of the ``notifications.sms.send`` command (queue ``notifications.sms.send``).
 
     ``delivery_key`` is the idempotency key: one SMS per key, however often the command comes.

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.contracts import SmsDeliveredV1, SmsFailedV1, SmsSentV1
 from notifications.delivery_repository import DeliveryRow
-from notifications.deps import NotificationsDeps
+from notifications.deps import Deps
 from notifications.sms_status import DEAD_LETTERED
 
 
 async def publish(
-    tx: AsyncSession, deps: NotificationsDeps, cause: Delivery | None, event: Message
+    tx: AsyncSession, deps: Deps, cause: Delivery[Deps] | None, event: Message
 ) -> None:
     """Stages ``event``, caused by the message ``cause`` when one caused it."""
     if cause is None:
@@ -33,8 +33,8 @@ async def publish(
 
 async def sent(
     tx: AsyncSession,
-    deps: NotificationsDeps,
-    cause: Delivery | None,
+    deps: Deps,
+    cause: Delivery[Deps] | None,
     row: DeliveryRow,
     status: str,
     now: datetime,
@@ -45,8 +45,8 @@ async def sent(
 
 async def delivered(
     tx: AsyncSession,
-    deps: NotificationsDeps,
-    cause: Delivery | None,
+    deps: Deps,
+    cause: Delivery[Deps] | None,
     row: DeliveryRow,
     now: datetime,
 ) -> None:
@@ -58,8 +58,8 @@ async def delivered(
 
 async def failed(
     tx: AsyncSession,
-    deps: NotificationsDeps,
-    cause: Delivery | None,
+    deps: Deps,
+    cause: Delivery[Deps] | None,
     row: DeliveryRow,
     now: datetime,
     *,

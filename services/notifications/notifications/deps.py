@@ -1,27 +1,23 @@
-"""What the use cases may touch, typed by Protocols (``bootstrap`` builds the real ones; tests may
-pass their own)."""
+"""What the notifications service's handlers may touch, typed by Protocols.
+
+``bootstrap`` builds the real ones; tests pass their own there.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from common.uow import UnitOfWorkFactory
 from messaging.contracts import Message
 from messaging.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.phone_vault import SealedPhone
 from notifications.sms_outcomes import OutgoingSms, SentSms
-
-
-class UnitOfWork(Protocol):
-    """``async with deps.uow() as tx:`` commits on exit, rolls back on error."""
-
-    def __call__(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 class Inbox(Protocol):
@@ -71,8 +67,8 @@ class SendPolicy:
 
 
 @dataclass(frozen=True)
-class NotificationsDeps:
-    uow: UnitOfWork
+class Deps:
+    uow: UnitOfWorkFactory
     inbox: Inbox
     outbox: Outbox
     sender: SmsSender

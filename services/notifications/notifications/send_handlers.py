@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import delivery_events as events
 from notifications import delivery_repository as repo
-from notifications.contracts import SendSmsV1
+from notifications.contracts import SendSms
 from notifications.delivery_repository import AttemptRow, DeliveryRow
-from notifications.deps import NotificationsDeps
+from notifications.deps import Deps
 from notifications.sms_outcomes import (
     OutgoingSms,
     SendError,
@@ -69,7 +69,7 @@ class _Reconcile:
     attempt: AttemptRow
 
 
-async def send_sms(deps: NotificationsDeps, delivery: Delivery, command: SendSmsV1) -> None:
+async def send_sms(deps: Deps, delivery: Delivery[Deps], command: SendSms) -> None:
     last_try = delivery.attempt >= deps.send_policy.max_failures
     step = await _decide(deps, delivery, command)
     if isinstance(step, _Reconcile):
@@ -90,7 +90,7 @@ async def send_sms(deps: NotificationsDeps, delivery: Delivery, command: SendSms
 
 
 async def _decide(
-    deps: NotificationsDeps, delivery: Delivery, command: SendSmsV1
+    deps: Deps, delivery: Delivery[Deps], command: SendSms
 ) -> _Send | _Reconcile | None:
     now = deps.clock()
     async with deps.uow() as tx:
@@ -123,7 +123,7 @@ async def _next_attempt(
     return _Send(row, attempt)
 
 
-async def _reconcile(deps: NotificationsDeps, delivery: Delivery, step: _Reconcile) -> _Send | None:
+async def _reconcile(deps: Deps, delivery: Delivery[Deps], step: _Reconcile) -> _Send | None:
     row = step.delivery
     to = deps.phones.open(row.phone_key_id, row.phone_ciphertext)
     try:
@@ -151,7 +151,7 @@ async def _reconcile(deps: NotificationsDeps, delivery: Delivery, step: _Reconci
         return await _next_attempt(tx, current, latest, now)
 
 
-def _outgoing(deps: NotificationsDeps, step: _Send) -> OutgoingSms:
+def _outgoing(deps: Deps, step: _Send) -> OutgoingSms:
     row = step.delivery
     base = deps.send_policy.public_base_url
     callback = (
@@ -167,8 +167,8 @@ def _outgoing(deps: NotificationsDeps, step: _Send) -> OutgoingSms:
 
 
 async def _record_failure(
-    deps: NotificationsDeps,
-    delivery: Delivery,
+    deps: Deps,
+    delivery: Delivery[Deps],
     step: _Send,
     exc: SendError,
     *,
@@ -223,8 +223,8 @@ async def _record_failure(
 
 async def accept(
     tx: AsyncSession,
-    deps: NotificationsDeps,
-    delivery: Delivery | None,
+    deps: Deps,
+    delivery: Delivery[Deps] | None,
     row: DeliveryRow,
     sent: SentSms,
     now: datetime,
@@ -241,8 +241,8 @@ async def accept(
 
 async def advance(
     tx: AsyncSession,
-    deps: NotificationsDeps,
-    cause: Delivery | None,
+    deps: Deps,
+    cause: Delivery[Deps] | None,
     row: DeliveryRow,
     status: str,
     error_code: int | None,
@@ -274,8 +274,8 @@ async def advance(
 
 async def fail_permanently(
     tx: AsyncSession,
-    deps: NotificationsDeps,
-    delivery: Delivery | None,
+    deps: Deps,
+    delivery: Delivery[Deps] | None,
     row: DeliveryRow,
     now: datetime,
     *,
@@ -295,7 +295,7 @@ async def fail_permanently(
     await events.failed(tx, deps, delivery, row, now, code=code, permanent=True)
 
 
-def _new_delivery(deps: NotificationsDeps, command: SendSmsV1, now: datetime) -> dict[str, object]:
+def _new_delivery(deps: Deps, command: SendSms, now: datetime) -> dict[str, object]:
     """The row of a first-seen command; an invalid number or template is failed at birth."""
     delivery_id = uuid.uuid4()
     sealed = deps.phones.seal(command.to)

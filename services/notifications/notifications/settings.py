@@ -25,7 +25,8 @@ from enum import StrEnum
 from typing import Self
 from urllib.parse import urlsplit
 
-from common.service_app import ConnectedServiceSettings
+from common.service import ConnectedServiceSettings
+from messaging.settings import MessagingSettings
 from pydantic import Field, SecretStr, model_validator
 
 from notifications.phone_vault import PhoneKeyError, load_phone_keys
@@ -43,7 +44,7 @@ class SmsSenderName(StrEnum):
     CONSOLE = "console"
 
 
-class NotificationsSettings(ConnectedServiceSettings):
+class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     service_name: str = "notifications"
     http_port: int = 8003
     db_schema: str = "notifications"

@@ -15,10 +15,16 @@ from typing import Any
 
 TEMPLATES: dict[str, str] = {
     "merchant_arrival": (
-        "Nerava: a driver is on the way for your exclusive offer. "
+        "Nerava: a driver has arrived at {merchant_name} for {offer_title}. "
         "Reply DONE {reply_code} once you have served them."
     ),
-    "merchant_confirmation": "Nerava: offer {reply_code} is confirmed. Thank you!",
+    "merchant_arrival_reminder": (
+        "Nerava reminder: a driver is waiting at {merchant_name} for {offer_title}. "
+        "Reply DONE {reply_code} once you have served them."
+    ),
+    "merchant_session_confirmed": (
+        "Nerava: offer {offer_code} at {merchant_name} is confirmed. Thank you!"
+    ),
 }
 MAX_PARAM_CHARS = 200
 
@@ -39,7 +45,7 @@ def render(template: str, params: Mapping[str, Any], *, reply_code: str | None, 
     for _, field, _, _ in string.Formatter().parse(text):
         if field is None:
             continue
-        value = reply_code if field == "reply_code" else params.get(field)
+        value = (reply_code or params.get(field)) if field == "reply_code" else params.get(field)
         if value is None or not str(value).strip():
             raise TemplateError(f"template {template!r} needs {field!r}")
         values[field] = str(value)[:MAX_PARAM_CHARS]

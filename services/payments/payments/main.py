@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from common.app_factory import build_app
-from common.service_app import lazy_app, open_service_infrastructure
+from common.service import Infrastructure, create_service_app, lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
 
-from payments import tables
+from payments import bootstrap
 from payments.settings import PaymentsSettings
 
 
@@ -21,12 +20,13 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
     settings = settings or PaymentsSettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_service_infrastructure(app, settings, tables.messaging):
+    async def start(infra: Infrastructure) -> AsyncIterator[None]:
+        async with bootstrap.running(settings, infra) as deps:
+            infra.app.state.deps = deps
             yield
 
-    return build_app(
-        settings, title="Nerava payments", lifespan=lifespan, routers=[dead_letters_router()]
+    return create_service_app(
+        settings, title="Nerava payments", routers=[dead_letters_router()], start=start
     )
 
 

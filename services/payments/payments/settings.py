@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from common.service_app import ConnectedServiceSettings
+from common.service import ConnectedServiceSettings
+from messaging.settings import MessagingSettings
 
 
-class PaymentsSettings(ConnectedServiceSettings):
+class PaymentsSettings(ConnectedServiceSettings, MessagingSettings):
     service_name: str = "payments"
     http_port: int = 8004
     db_schema: str = "payments"

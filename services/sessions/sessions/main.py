@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from common.app_factory import build_app
-from common.service_app import lazy_app, open_service_infrastructure
+from common.service import Infrastructure, create_service_app, lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
 
-from sessions import tables
+from sessions import bootstrap
 from sessions.settings import SessionsSettings
 
 
@@ -21,12 +20,13 @@ def create_app(settings: SessionsSettings | None = None) -> FastAPI:
     settings = settings or SessionsSettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_service_infrastructure(app, settings, tables.messaging):
+    async def start(infra: Infrastructure) -> AsyncIterator[None]:
+        async with bootstrap.running(settings, infra) as deps:
+            infra.app.state.deps = deps
             yield
 
-    return build_app(
-        settings, title="Nerava sessions", lifespan=lifespan, routers=[dead_letters_router()]
+    return create_service_app(
+        settings, title="Nerava sessions", routers=[dead_letters_router()], start=start
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from common.service_app import ConnectedServiceSettings
+from common.service import ConnectedServiceSettings
+from messaging.settings import MessagingSettings
 
 
-class SessionsSettings(ConnectedServiceSettings):
+class SessionsSettings(ConnectedServiceSettings, MessagingSettings):
     service_name: str = "sessions"
     http_port: int = 8002
     db_schema: str = "sessions"

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from auth.session_purge import PurgeConfig, PurgeMetrics, SessionPurger, purge_batch
-from common.database import make_engine, make_session_factory
-from common.infrastructure import Database
+from common.database import Database, make_engine, make_session_factory
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 

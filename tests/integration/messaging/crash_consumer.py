@@ -28,7 +28,7 @@ async def main(url: str, queue: str, limit: int) -> None:
         retry_default_schedule=["1s"],
         queue_delivery_limits={queue: limit},
     )
-    runtime = ConsumerRuntime(settings, subs.items)
+    runtime = ConsumerRuntime(settings, subs.items, deps=None)
     await runtime.start()
     await asyncio.sleep(60)  # the first delivery ends the process long before
 

@@ -37,12 +37,10 @@ def settings_for(infra: RunInfra, **overrides: Any) -> MessagingSettings:
 async def running(
     infra: RunInfra,
     amqp: AbstractConnection,
-    subscriptions: Sequence[Subscription],
-    *,
-    state: Any = None,
+    subscriptions: Sequence[Subscription[None]],
     **overrides: Any,
-) -> AsyncIterator[ConsumerRuntime]:
-    runtime = ConsumerRuntime(settings_for(infra, **overrides), subscriptions, state=state)
+) -> AsyncIterator[ConsumerRuntime[None]]:
+    runtime = ConsumerRuntime(settings_for(infra, **overrides), subscriptions, deps=None)
     await declare_topology(amqp, tiers=parse_tiers(TEST_TIERS), queues=runtime.work_queues())
     await runtime.start()
     try:

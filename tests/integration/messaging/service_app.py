@@ -1,5 +1,5 @@
-"""A real service app (``build_app`` + ``open_database`` + ``open_messaging`` + the dead-letters
-router) for a fictional ``demo`` service whose schema is the test's private one."""
+"""A real service app (``create_service_app`` + ``open_messaging`` + the dead-letters router)
+for a fictional ``demo`` service whose schema is the test's private one."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
-from common.app_factory import build_app
 from common.auth_dependencies import install_jwt_verifier
-from common.infrastructure import open_database
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
+from common.service import Infrastructure, create_service_app
 from common.settings import DatabaseSettings, ServiceSettings
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
@@ -51,19 +50,15 @@ def demo_settings(infra: RunInfra, store: Store, **overrides: Any) -> DemoSettin
 def demo_app(
     settings: DemoSettings,
     store: Store,
-    subscriptions: Subscriptions,
+    subscriptions: Subscriptions[None],
     keys: TestSigningKeys | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with (
-            open_database(app, settings) as database,
-            open_messaging(app, settings, database, store.tables, subscriptions),
-        ):
-            app.state.database = database
+    async def start(infra: Infrastructure) -> AsyncIterator[None]:
+        async with open_messaging(infra.app, settings, infra.database, store.tables, subscriptions):
             yield
 
-    app = build_app(settings, title="demo", lifespan=lifespan, routers=[dead_letters_router()])
+    app = create_service_app(settings, title="demo", routers=[dead_letters_router()], start=start)
     if keys is not None:
         install_jwt_verifier(
             app, JwtVerifier(StaticJwks(keys.jwks()), issuer=ISSUER, audience=AUDIENCE)

@@ -13,15 +13,15 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from asgi_lifespan import LifespanManager
 from common.auth_dependencies import install_jwt_verifier
-from common.infrastructure import Database
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
 from fastapi import FastAPI
 from messaging.envelope import Envelope
 from messaging.topology import COMMANDS_EXCHANGE, EVENTS_EXCHANGE
-from notifications.deps import NotificationsDeps
+from notifications.deps import Deps
 from notifications.main import create_app
 from notifications.settings import SEND_QUEUE, NotificationsSettings
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.fakes.twilio.control import TwilioControl
 from tests.support.isolation import RunInfra
@@ -75,14 +75,11 @@ class Notifications:
     keys: TestSigningKeys
 
     @property
-    def deps(self) -> NotificationsDeps:
-        deps: NotificationsDeps = self.app.state.notifications
+    def deps(self) -> Deps:
+        deps: Deps = self.app.state.deps
         return deps
 
-    @property
-    def database(self) -> Database:
-        database: Database = self.app.state.database
-        return database
+    engine: AsyncEngine  # the test's own connections, to read what the service stored
 
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys.mint(role='admin')}"}
@@ -97,8 +94,14 @@ async def running(settings: NotificationsSettings) -> AsyncIterator[Notification
             app, JwtVerifier(StaticJwks(keys.jwks()), issuer=ISSUER, audience=AUDIENCE)
         )
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as http:
-            yield Notifications(app, http, keys)
+        engine = create_async_engine(settings.database_url, pool_size=2, max_overflow=2)
+        try:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://notifications"
+            ) as http:
+                yield Notifications(app, http, keys, engine)
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture

@@ -39,7 +39,12 @@ def send_command(
             "delivery_key": delivery_key or f"session:{uuid.uuid4()}:arrival",
             "to": to,
             "template": template,
-            "params": {},
+            "params": {
+                "merchant_name": "Volta Coffee",
+                "offer_title": "a free espresso",
+                "offer_code": "K7Q2",
+                "reply_code": reply_code or "",
+            },
             "reference": {"kind": "session", "id": reference_id or str(uuid.uuid4())},
             "reply_code": reply_code,
         },
@@ -62,13 +67,13 @@ class Attempt:
 
 async def delivery(service: Notifications, key: str) -> Any:
     t = tables.sms_deliveries
-    async with service.database.engine.connect() as conn:
+    async with service.engine.connect() as conn:
         return (await conn.execute(select(t).where(t.c.delivery_key == key))).first()
 
 
 async def attempts(service: Notifications, key: str) -> list[Attempt]:
     t, dl = tables.sms_attempts, tables.sms_deliveries
-    async with service.database.engine.connect() as conn:
+    async with service.engine.connect() as conn:
         rows = await conn.execute(
             select(t.c.n, t.c.outcome, t.c.started_at, t.c.message_sid, t.c.error_code)
             .join(dl, dl.c.id == t.c.delivery_id)
@@ -81,7 +86,7 @@ async def attempts(service: Notifications, key: str) -> list[Attempt]:
 async def events(service: Notifications, key: str) -> list[tuple[str, dict[str, Any]]]:
     """The events staged for ``key`` in the outbox, oldest first: (type, data)."""
     outbox = tables.messaging.outbox
-    async with service.database.engine.connect() as conn:
+    async with service.engine.connect() as conn:
         rows = await conn.execute(
             select(outbox.c.message_type, outbox.c.body).order_by(outbox.c.id)
         )

@@ -44,7 +44,7 @@ def consent_event(
 
 async def stored(service: Notifications, user_id: uuid.UUID) -> tuple[bool, datetime] | None:
     consent = tables.user_consent
-    async with service.database.engine.connect() as conn:
+    async with service.engine.connect() as conn:
         row = (
             await conn.execute(
                 select(consent.c.analytics, consent.c.changed_at).where(
@@ -57,7 +57,7 @@ async def stored(service: Notifications, user_id: uuid.UUID) -> tuple[bool, date
 
 async def inbox_rows(service: Notifications, message_id: uuid.UUID) -> int:
     inbox = tables.messaging.inbox
-    async with service.database.engine.connect() as conn:
+    async with service.engine.connect() as conn:
         count = await conn.scalar(
             select(func.count())
             .select_from(inbox)
@@ -127,7 +127,7 @@ async def test_readiness_reports_the_consent_consumer(
 
 async def _dead_letter(service: Notifications, message_id: uuid.UUID) -> tuple[str, str] | None:
     failed = tables.messaging.failed_messages
-    async with service.database.engine.connect() as conn:
+    async with service.engine.connect() as conn:
         row = (
             await conn.execute(
                 select(failed.c.failure_kind, failed.c.queue).where(

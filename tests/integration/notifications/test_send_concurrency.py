@@ -10,11 +10,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 
 import pytest
+from common.uow import UnitOfWorkFactory
 from messaging.contracts import read
 from messaging.failures import TransientError
 from messaging.subscriber import Delivery
-from notifications.contracts import SendSmsV1
-from notifications.deps import UnitOfWork
+from notifications.contracts import SendSms
 from notifications.send_handlers import send_sms
 from notifications.settings import SEND_QUEUE
 from sqlalchemy import text
@@ -25,7 +25,9 @@ from tests.integration.notifications.conftest import SettingsFactory, running
 from tests.integration.notifications.sms import attempts, messages_to, random_phone, send_command
 
 
-def meeting_at_first_transaction(inner: UnitOfWork, barrier: asyncio.Barrier) -> UnitOfWork:
+def meeting_at_first_transaction(
+    inner: UnitOfWorkFactory, barrier: asyncio.Barrier
+) -> UnitOfWorkFactory:
     """A unit of work whose first transaction in each task waits until every task has one open."""
     met: set[asyncio.Task[object] | None] = set()
 
@@ -50,9 +52,16 @@ async def test_two_concurrent_copies_of_a_command_send_one_sms(
 ) -> None:
     phone = random_phone()
     envelope = send_command(phone)
-    command = read(envelope, SendSmsV1)
-    copy = Delivery(envelope=envelope, consumer=SEND_QUEUE, attempt=1, replay_count=0, headers={})
+    command = read(envelope, SendSms)
     async with running(notifications_settings(queue_prefetch={SEND_QUEUE: 1})) as service:
+        copy = Delivery(
+            envelope=envelope,
+            consumer=SEND_QUEUE,
+            attempt=1,
+            replay_count=0,
+            headers={},
+            deps=service.deps,
+        )
         # A first try throttled by Twilio leaves the delivery pending with one attempt.
         await fake_twilio.fail_next("messages.create", status=429, code=20429)
         with pytest.raises(TransientError):

@@ -222,5 +222,5 @@ async def test_an_invalid_number_or_template_fails_permanently_without_calling_t
 
 async def _dead_letter(service: Notifications, message_id: str) -> Any:
     failed = tables.messaging.failed_messages
-    async with service.database.engine.connect() as conn:
+    async with service.engine.connect() as conn:
         return (await conn.execute(select(failed).where(failed.c.message_id == message_id))).first()
