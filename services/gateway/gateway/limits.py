@@ -14,8 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from common.rate_limit import Limit, LimitCheck, RateLimiter, RateLimitResult
-
+from gateway.rate_limit import Limit, LimitCheck, RateLimiter, RateLimitResult
 from gateway.settings import ClassLimits, LimitSpec
 
 _ALLOWED = RateLimitResult(allowed=True, remaining=0, retry_after=0.0, reset_after=0.0)

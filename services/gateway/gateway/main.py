@@ -17,7 +17,6 @@ import aiohttp
 from common.health import register_readiness_check
 from common.jwks import HttpJwks
 from common.jwt_verification import JwtVerifier
-from common.rate_limit import RateLimiter
 from common.redis_client import KeySpace
 from common.redis_pipelined import PipelinedRedis
 from common.service import Infrastructure, create_service_app, lazy_app
@@ -29,6 +28,7 @@ from gateway.limits import EdgeRateLimits
 from gateway.openapi_aggregate import OpenApiAggregator, docs_router
 from gateway.proxy import GatewayProxy
 from gateway.proxy_metrics import ProxyMetrics
+from gateway.rate_limit import RateLimiter
 from gateway.routes import RouteTable
 from gateway.settings import GatewaySettings
 from gateway.upstream_health import upstreams_check

@@ -16,7 +16,6 @@ from random import getrandbits
 
 from common.errors import AppError, TooManyRequests
 from common.jwt_verification import InsufficientScopeError
-from common.rate_limit import RateLimitResult
 from common.request_context import request_id_var
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,6 +35,7 @@ from gateway.problems import (
     upstream_unavailable,
 )
 from gateway.proxy_metrics import ProxyMetrics
+from gateway.rate_limit import RateLimitResult
 from gateway.routes import RouteTable
 from gateway.settings import GatewaySettings
 

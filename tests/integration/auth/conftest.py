@@ -57,7 +57,7 @@ def auth_settings(
             "twilio_api_key_secret": fake_twilio.config.api_key_secret,
             "twilio_verify_service_sid": fake_twilio.verify_service_sid,
             "twilio_api_base": fake_twilio.url,
-            "twilio_timeout_seconds": 2.0,
+            "twilio_timeout_seconds": 5.0,  # the fake shares the test loop: margin
             **auth_secrets,
             **overrides,
         }

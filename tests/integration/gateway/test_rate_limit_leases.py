@@ -7,10 +7,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from common.rate_limit import RateLimiter
 from common.redis_client import KeySpace
 from common.redis_pipelined import PipelinedRedis
 from gateway.limits import EdgeRateLimits, lease_size
+from gateway.rate_limit import RateLimiter
 from gateway.settings import ClassLimits, LimitSpec
 
 from tests.support.isolation import RunInfra
@@ -27,7 +27,7 @@ async def limiter(infra: RunInfra) -> AsyncIterator[RateLimiter]:
 
 
 def test_small_budgets_are_never_leased() -> None:
-    from common.rate_limit import Limit
+    from gateway.rate_limit import Limit
 
     assert lease_size(Limit(5, 60)) == 1
     assert lease_size(Limit(20, 60)) == 1

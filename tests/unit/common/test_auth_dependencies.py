@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -48,22 +49,28 @@ async def test_signed_in_user_reaches_the_route() -> None:
     assert resp.json()["role"] == "driver"
 
 
+def _expired() -> str:
+    return KEYS.mint(exp=int(time.time()) - 600, iat=int(time.time()) - 900)
+
+
+def _other_audience() -> str:
+    return KEYS.mint(aud="other")
+
+
 @pytest.mark.parametrize(
     ("token", "scheme", "code"),
     [
         (None, "Bearer", "token_missing"),
         ("abc", "Basic", "token_invalid"),
         ("not-a-jwt", "Bearer", "token_invalid"),
-        (
-            KEYS.mint(exp=int(time.time()) - 600, iat=int(time.time()) - 900),
-            "Bearer",
-            "token_expired",
-        ),
-        (KEYS.mint(aud="other"), "Bearer", "token_invalid"),
+        (_expired, "Bearer", "token_expired"),
+        (_other_audience, "Bearer", "token_invalid"),  # minted when the test runs, not collected
     ],
 )
-async def test_bad_credentials_are_401_problems(token: str | None, scheme: str, code: str) -> None:
-    resp = await _get("/me", token, scheme)
+async def test_bad_credentials_are_401_problems(
+    token: str | Callable[[], str] | None, scheme: str, code: str
+) -> None:
+    resp = await _get("/me", token() if callable(token) else token, scheme)
     assert resp.status_code == 401
     assert resp.headers["content-type"] == "application/problem+json"
     assert resp.json()["code"] == code

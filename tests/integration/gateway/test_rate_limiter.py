@@ -8,9 +8,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from common.rate_limit import Limit, LimitCheck, RateLimiter, RateLimiterUnavailable
 from common.redis_client import KeySpace
 from common.redis_pipelined import PipelinedRedis
+from gateway.rate_limit import Limit, LimitCheck, RateLimiter, RateLimiterUnavailable
 from redis.asyncio import Redis
 
 from tests.support.isolation import RunInfra

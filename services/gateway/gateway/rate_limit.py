@@ -24,12 +24,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from common.errors import Unavailable
 from common.redis_client import KeySpace
 from common.redis_pipelined import PipelinedRedis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
