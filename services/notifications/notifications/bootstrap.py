@@ -29,6 +29,7 @@ from notifications.deps import Deps, SendPolicy, SmsSender
 from notifications.phone_vault import PhoneVault, generate_key_material, load_phone_keys
 from notifications.settings import SEND_QUEUE, NotificationsSettings, SmsSenderName
 from notifications.twilio_sender import TwilioSmsSender
+from notifications.twilio_webhooks import TwilioWebhookGuard
 
 
 def utc_now() -> datetime:
@@ -89,6 +90,11 @@ def build_deps(
             max_failures=len(settings.retry_schedule(SEND_QUEUE)),
             attempt_lease=timedelta(seconds=settings.send_attempt_lease_seconds),
             public_base_url=settings.public_base_url,
+        ),
+        "webhooks": TwilioWebhookGuard(
+            settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None,
+            settings.public_base_url,
+            settings.twilio_account_sid,
         ),
         "clock": utc_now,
         **overrides,

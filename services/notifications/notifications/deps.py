@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -59,6 +59,19 @@ class Phones(Protocol):
     def lookup_hash(self, e164: str) -> bytes: ...
 
 
+class WebhookGuard(Protocol):
+    def verify(
+        self,
+        *,
+        public_url: str | None,
+        path: str,
+        form: Mapping[str, Sequence[str]],
+        signature: str | None,
+    ) -> bool:
+        """True when Twilio signed ``form`` for ``public_url``, our public URL at ``path``."""
+        ...
+
+
 @dataclass(frozen=True)
 class SendPolicy:
     max_failures: int  # the length of the queue's retry schedule: then the DLQ
@@ -74,4 +87,5 @@ class Deps:
     sender: SmsSender
     phones: Phones
     send_policy: SendPolicy
+    webhooks: WebhookGuard
     clock: Callable[[], datetime]

@@ -12,7 +12,7 @@ from common.service import Infrastructure, create_service_app, lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
 
-from notifications import bootstrap, consumers
+from notifications import api, bootstrap, consumers
 from notifications.settings import NotificationsSettings
 
 
@@ -27,7 +27,10 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             yield
 
     return create_service_app(
-        settings, title="Nerava notifications", routers=[dead_letters_router()], start=start
+        settings,
+        title="Nerava notifications",
+        routers=[api.router, dead_letters_router()],
+        start=start,
     )
 
 

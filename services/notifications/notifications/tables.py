@@ -65,6 +65,12 @@ sms_deliveries = Table(
     Index("ix_sms_deliveries_phone_hash_created_at", "phone_hash", "created_at"),
     Index("ix_sms_deliveries_created_at", "created_at"),
     Index("ix_sms_deliveries_reference", "reference_kind", "reference_id"),
+    Index(
+        "ix_sms_deliveries_message_sid",
+        "message_sid",
+        unique=True,
+        postgresql_where=text("message_sid IS NOT NULL"),
+    ),
 )
 
 sms_attempts = Table(

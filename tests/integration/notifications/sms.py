@@ -7,11 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aio_pika.abc import AbstractChannel
 from messaging.envelope import Envelope
 from notifications import tables
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio.control import TwilioControl
 from tests.integration.notifications.conftest import Notifications, publish
@@ -101,3 +103,49 @@ async def events(service: Notifications, key: str) -> list[tuple[str, dict[str, 
 async def messages_to(fake_twilio: TwilioControl, phone: str) -> list[dict[str, Any]]:
     state = await fake_twilio.state()
     return [m for m in state["messages"] if m["to"] == phone and m["direction"] == "outbound-api"]
+
+
+PUBLIC_BASE = "https://api.nerava.test"
+
+
+async def post_signed(
+    service: Notifications,
+    path: str,
+    params: dict[str, str],
+    *,
+    auth_token: str,
+    query: str = "",
+    public_url: str | None = None,
+    signature: str | None = None,
+    sign: bool = True,
+) -> Any:
+    """POSTs a form as Twilio would through the gateway: signed (with the SDK's own validator)
+    for the public URL, which the gateway passes in ``X-Nerava-Public-Url``."""
+    url = public_url or f"{PUBLIC_BASE}{path}{'?' + query if query else ''}"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Nerava-Public-Url": url}
+    if sign:
+        headers["X-Twilio-Signature"] = signature or RequestValidator(auth_token).compute_signature(
+            url, params
+        )
+    return await service.http.post(
+        f"{path}{'?' + query if query else ''}", content=urlencode(params), headers=headers
+    )
+
+
+def status_params(
+    fake_twilio: TwilioControl, sid: str, status: str, error_code: int | None = None
+) -> dict[str, str]:
+    params = {
+        "AccountSid": fake_twilio.account_sid,
+        "ApiVersion": "2010-04-01",
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "To": "+14155550100",
+        "From": fake_twilio.config.from_number,
+        "MessagingServiceSid": fake_twilio.config.messaging_service_sid,
+    }
+    if error_code is not None:
+        params["ErrorCode"] = str(error_code)
+    return params

@@ -61,6 +61,14 @@ def upgrade() -> None:
         ["reference_kind", "reference_id"],
         schema=S,
     )
+    op.create_index(
+        "ix_sms_deliveries_message_sid",
+        "sms_deliveries",
+        ["message_sid"],
+        unique=True,
+        schema=S,
+        postgresql_where=sa.text("message_sid IS NOT NULL"),
+    )
     op.create_table(
         "sms_attempts",
         sa.Column("id", sa.BigInteger, sa.Identity(), nullable=False),
