@@ -14,9 +14,11 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from common.errors import InvalidInput
 from fastapi import APIRouter, Request, Response
+from twilio.twiml.messaging_response import MessagingResponse
 
 from notifications.deps import Deps
 from notifications.errors import WebhookSignatureInvalidError
+from notifications.reply_handlers import InboundSms, record_inbound_sms
 from notifications.status_handlers import StatusCallback, record_status_callback
 
 STATUS_PATH = "/v1/webhooks/twilio/status"
@@ -90,3 +92,21 @@ async def twilio_status_callback(request: Request) -> Response:
     )
     await record_status_callback(_deps(request), callback)
     return Response(status_code=204)
+
+
+@router.post(
+    INBOUND_PATH,
+    response_class=Response,
+    responses={200: {"content": {"text/xml": {}}}, **WEBHOOK_RESPONSES},
+)
+async def twilio_inbound_sms(request: Request) -> Response:
+    """An SMS to our number: stored, matched, published; answered with empty TwiML (Twilio
+    itself answers STOP/HELP; confirmations go through the normal send pipeline)."""
+    form, _ = await verified_form(request, INBOUND_PATH)
+    sms = InboundSms(
+        message_sid=str(field(form, "MessageSid")),
+        from_=str(field(form, "From")),
+        body=field(form, "Body", required=False) or "",
+    )
+    await record_inbound_sms(_deps(request), sms)
+    return Response(str(MessagingResponse()), media_type="text/xml")

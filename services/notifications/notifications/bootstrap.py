@@ -90,6 +90,7 @@ def build_deps(
             max_failures=len(settings.retry_schedule(SEND_QUEUE)),
             attempt_lease=timedelta(seconds=settings.send_attempt_lease_seconds),
             public_base_url=settings.public_base_url,
+            reply_window=timedelta(seconds=settings.reply_window_seconds),
         ),
         "webhooks": TwilioWebhookGuard(
             settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None,

@@ -31,6 +31,7 @@ class DeliveryRow:
     status_rank: int
     message_sid: str | None
     resends: int
+    reply_code: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> DeliveryRow:
@@ -46,6 +47,7 @@ class DeliveryRow:
             status_rank=row.status_rank,
             message_sid=row.message_sid,
             resends=row.resends,
+            reply_code=row.reply_code,
         )
 
 

@@ -77,6 +77,7 @@ class SendPolicy:
     max_failures: int  # the length of the queue's retry schedule: then the DLQ
     attempt_lease: timedelta  # a "sending" attempt older than this was cut off
     public_base_url: str | None  # status callbacks go under it (none: no callbacks)
+    reply_window: timedelta  # a reply answers a delivery sent to that phone within this
 
 
 @dataclass(frozen=True)
