@@ -9,6 +9,7 @@ comes from settings; in ``local``/``test`` missing phone keys are generated for 
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -16,14 +17,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from common.health import register_readiness_check
 from common.service import Infrastructure
 from common.uow import UnitOfWork
+from messaging.health import ConsumerCheck
 from messaging.inbox import Inbox
 from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
 from messaging.subscriber import Subscriptions
 
 from notifications import contracts, tables
+from notifications.analytics_handlers import record_analytics_event
+from notifications.analytics_sink import ANALYTICS_QUEUE, AnalyticsSink
 from notifications.console_sender import ConsoleSmsSender
 from notifications.deps import Deps, SendPolicy, SmsSender
 from notifications.phone_vault import PhoneVault, generate_key_material, load_phone_keys
@@ -115,7 +120,21 @@ async def running(
         deps = build_deps(settings, infra, sender, phones)
         async with open_messaging(
             infra.app, settings, infra.database, tables.messaging, subscriptions, deps=deps
-        ):
-            yield deps
+        ) as messaging:
+            sink = AnalyticsSink(
+                messaging.connection,
+                functools.partial(record_analytics_event, deps),
+                max_length=settings.analytics_queue_max_length,
+                prefetch=settings.analytics_prefetch,
+                registry=getattr(infra.app.state, "metrics_registry", None),
+            )
+            await sink.start()
+            check = ConsumerCheck(messaging.connection, [ANALYTICS_QUEUE])
+            register_readiness_check(infra.app, "analytics", check)
+            try:
+                yield deps
+            finally:
+                await sink.stop()
+                await check.close()
     finally:
         await sender.close()

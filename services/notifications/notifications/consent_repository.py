@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.analytics_rules import Consent
 from notifications.tables import user_consent
 
 
@@ -31,3 +32,14 @@ async def apply_change(
         where=user_consent.c.changed_at < new.excluded.changed_at,
     ).returning(user_consent.c.user_id)
     return (await tx.execute(stmt)).first() is not None
+
+
+async def consent_of(tx: AsyncSession, user_id: uuid.UUID) -> Consent | None:
+    row = (
+        await tx.execute(
+            select(user_consent.c.analytics, user_consent.c.changed_at).where(
+                user_consent.c.user_id == user_id
+            )
+        )
+    ).first()
+    return None if row is None else Consent(row.analytics, row.changed_at)

@@ -51,6 +51,17 @@ class SendSms(Reader):
     reply_code: str | None = Field(default=None, max_length=16)
 
 
+class AnalyticsEvent(BaseModel):
+    """Reader of every ``analytics.<name>`` event (any service, through its lossy publisher)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    user_id: UUID | None = None
+    name: str = Field(min_length=1, max_length=200)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: AwareDatetime
+
+
 # ---- published
 
 

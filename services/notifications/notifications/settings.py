@@ -68,6 +68,10 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     # Replies match deliveries sent to that phone within this window.
     reply_window_seconds: int = Field(default=6 * 3600, ge=60)
 
+    # --- analytics sink (lossy queue notifications.analytics: the oldest are dropped when full)
+    analytics_queue_max_length: int = Field(default=100_000, ge=1, le=10_000_000)
+    analytics_prefetch: int = Field(default=100, ge=1, le=1000)
+
     # --- personal data
     phone_encryption_keys: SecretStr | None = None
     phone_encryption_active_key_id: str | None = None

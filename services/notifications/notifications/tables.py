@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = schema_metadata("notifications")
 messaging = add_messaging_tables(metadata)
@@ -138,4 +138,19 @@ inbound_sms = Table(
     Column("reply_code", Text),
     Column("delivery_id", UUID(as_uuid=True)),
     Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# What the analytics sink kept: events of consenting users, and anonymous ones without personal
+# data. ``message_id`` is the publisher's envelope id (a redelivery is stored once).
+analytics_events = Table(
+    "analytics_events",
+    metadata,
+    Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("user_id", UUID(as_uuid=True)),
+    Column("producer", Text, nullable=False),
+    Column("properties", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_analytics_events_occurred_at", "occurred_at"),
 )
