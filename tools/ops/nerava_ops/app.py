@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from nerava_ops.dead_letters import dead_letters
+from nerava_ops.deliveries import deliveries
 
 app = typer.Typer(name="nerava-ops", help="Nerava operations.", no_args_is_help=True)
 app.add_typer(dead_letters, name="dead-letters")
+app.add_typer(deliveries, name="deliveries")

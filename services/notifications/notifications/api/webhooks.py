@@ -1,4 +1,4 @@
-"""HTTP of the notifications service: parse -> handler -> response. No SQL, no commit.
+"""Twilio webhooks: parse -> handler -> response. No SQL, no commit.
 
 ``POST /v1/webhooks/twilio/status`` and ``POST /v1/webhooks/twilio/sms`` are public at the
 gateway (Twilio calls them) and proven by Twilio's signature instead of a token: a missing or
