@@ -51,6 +51,8 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     retry_schedules: dict[str, list[str]] = Field(
         default_factory=lambda: {SEND_QUEUE: list(SMS_SCHEDULE)}
     )
+    # Sends in flight per process (the prefetch is the concurrency): within the DB pool.
+    queue_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 12})
 
     # --- SMS
     sms_sender: SmsSenderName | None = None
