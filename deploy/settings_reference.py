@@ -1,14 +1,27 @@
-"""The configuration reference of every service as Markdown; ``--write`` updates the README.
+"""The configuration reference as Markdown, generated from the settings classes.
 
-For each setting: its environment variable, default, and whether production requires it. A
-setting is required in prod when it has no default, or when the service's own startup check
-(``unsafe_settings()``) names it for ENV=prod with the defaults.
+``uv run python -m deploy.settings_reference --write`` rewrites the generated blocks of
+``docs/configuration.md`` (one table of the settings shared through the bases in ``libs/``, one
+table per service of its own settings) and of ``docs/operations.md`` (the gateway's default route
+table and rate limits). Without ``--write`` it prints the configuration tables. The contract test
+``tests/contract/test_readme.py`` fails when a block is stale.
+
+For each setting: its environment variable, default, whether production requires it, and what it
+does. A setting is required in prod when it has no default, or when the service's own startup
+check (``unsafe_settings()``) names it for ENV=prod with the defaults. The description is the
+field's ``description``, else the docstring under the attribute, else :data:`DESCRIPTIONS`.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +33,8 @@ from payments.settings import PaymentsSettings
 from sessions.settings import SessionsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIGURATION = ROOT / "docs" / "configuration.md"
+OPERATIONS = ROOT / "docs" / "operations.md"
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "gateway": GatewaySettings,
     "auth": AuthSettings,
@@ -28,9 +43,130 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "payments": PaymentsSettings,
 }
 
-
 # What a production deployment necessarily chooses, so the probe sees that path's requirements.
 PRODUCTION_CHOICES: dict[str, dict[str, Any]] = {"auth": {"otp_provider": "twilio_verify"}}
+# Defaults too large for a table cell: where the reader finds them instead.
+LONG_DEFAULTS = {
+    "ROUTES": "[route table](operations.md#route-table)",
+    "RATE_LIMITS": "[rate limits](operations.md#rate-limits)",
+}
+DESCRIPTIONS: dict[str, str] = {
+    # every service
+    "ENV": "`local`, `test`, `staging` or `prod`; outside local/test unsafe values stop startup",
+    "SERVICE_NAME": "name in logs, traces, metrics, queue names and `app_id` of published messages",
+    "SERVICE_VERSION": "version in the OpenAPI document",
+    "HTTP_HOST": "address the HTTP server binds",
+    "HTTP_PORT": "port the HTTP server binds",
+    "LOG_LEVEL": "root log level",
+    "LOG_JSON": "JSON log lines (false: human-readable lines for a terminal)",
+    "OTLP_ENDPOINT": "OpenTelemetry collector (OTLP/HTTP); traces are off when unset",
+    "READINESS_TIMEOUT_SECONDS": "time each dependency check of `/readyz` may take",
+    # Postgres
+    "DATABASE_URL": "Postgres, `postgresql+asyncpg://` URL",
+    "DB_SCHEMA": "the schema this service owns (its tables, outbox, inbox, failed_messages)",
+    "DB_POOL_SIZE": "connections kept in the engine's pool",
+    "DB_MAX_OVERFLOW": "extra connections opened under load above the pool size",
+    "DB_STATEMENT_TIMEOUT_MS": "`statement_timeout` of every connection",
+    # Redis
+    "REDIS_URL": "Redis URL",
+    "REDIS_KEY_PREFIX": "prefix of every key this service writes",
+    "REDIS_TIMEOUT_SECONDS": "socket timeout of each Redis command",
+    # RabbitMQ
+    "RABBITMQ_URL": "RabbitMQ AMQP URL (the guest account is refused outside local/test)",
+    "RETRY_TIERS": "the shared retry tiers `nerava.retry.<tier>.<bucket>` (JSON list)",
+    "RETRY_DEFAULT_SCHEDULE": "tiers a failing message goes through before its DLQ",
+    "RETRY_SCHEDULES": "per-queue schedules, JSON `{queue: [tiers]}`",
+    "DEFAULT_PREFETCH": "unacknowledged deliveries per consumer",
+    "QUEUE_PREFETCH": "per-queue prefetch, JSON `{queue: n}`",
+    "DELIVERY_LIMIT": "quorum-queue delivery limit (crash-loop net) of work queues",
+    "QUEUE_DELIVERY_LIMITS": "per-queue delivery limits, JSON `{queue: n}`",
+    "HANDLER_TIMEOUT_SECONDS": "time one delivery's handler may take before it counts as failed",
+    "GRACEFUL_TIMEOUT_SECONDS": "time in-flight handlers get to finish at shutdown",
+    "OUTBOX_BATCH_SIZE": "outbox rows the relay publishes per round",
+    "OUTBOX_LEASE_SECONDS": "how long a relay holds rows it is publishing",
+    "OUTBOX_POLL_SECONDS": "relay poll interval when no NOTIFY wakes it",
+    "OUTBOX_RETENTION_HOURS": "how long sent outbox rows are kept",
+    "INBOX_RETENTION_DAYS": "how long processed message ids are kept (dedup horizon)",
+    "DEAD_LETTER_RETENTION_DAYS": "how long resolved and archived dead letters are kept",
+    "PUBLISH_TIMEOUT_SECONDS": "time a publish may wait for the broker's confirm",
+    "DLQ_PREFETCH": "prefetch of the consumer draining DLQs into `failed_messages`",
+    "REPLAY_RATE_PER_SECOND": "dead-letter replay rate",
+    "REPLAY_MAX_BATCH": "most dead letters one replay/archive/restore selection may match",
+    "ANALYTICS_BUFFER_SIZE": "events buffered in memory; when full, new ones are dropped (counted)",
+    # token verification
+    "JWKS_URL": "where auth publishes its public keys",
+    "JWT_ISSUER": "`iss` every access token must carry",
+    "JWT_AUDIENCE": "`aud` every access token must carry",
+    "JWT_LEEWAY_SECONDS": "clock skew tolerated on `exp`/`iat`",
+    "JWKS_CACHE_SECONDS": "how long fetched keys are trusted",
+    "JWKS_MIN_REFETCH_SECONDS": "least time between two fetches for an unknown `kid`",
+    "JWKS_TIMEOUT_SECONDS": "time a JWKS fetch may take",
+    # gateway
+    "UPSTREAM_AUTH": "base URL of auth",
+    "UPSTREAM_SESSIONS": "base URL of sessions",
+    "UPSTREAM_NOTIFICATIONS": "base URL of notifications",
+    "UPSTREAM_PAYMENTS": "base URL of payments",
+    "UPSTREAM_TIMEOUTS": "per upstream, JSON `{upstream: {connect_seconds, read_seconds}}`",
+    "UPSTREAM_DEFAULT_TIMEOUTS": "timeouts of upstreams not listed above (exceeded: 504)",
+    "UPSTREAM_POOL_SIZE": "keep-alive connections per upstream",
+    "ROUTES": "prefix → upstream, rate-limit class, public or not (JSON list)",
+    "RATE_LIMITS": "limits per route class, per IP and per user, and the Redis-outage mode",
+    "RATE_LIMIT_ENABLED": "rate limiting on (must be true outside local/test)",
+    "CORS_ALLOWED_ORIGINS": "web origins allowed (JSON list; `*` only with ENV=local)",
+    "CORS_ALLOW_CREDENTIALS": "`Access-Control-Allow-Credentials`",
+    "CORS_MAX_AGE_SECONDS": "preflight cache lifetime",
+    "MAX_BODY_BYTES": "largest request body (larger: 413)",
+    "EMERGENCY_READONLY_MODE": "refuse every write at the edge with 503 (see operations)",
+    "TOKEN_CACHE_SECONDS": "how long a verified access token is cached",
+    "TOKEN_CACHE_SIZE": "verified tokens cached (0: no cache)",
+    "REVOCATION_CACHE_SECONDS": "how long a revoked-session lookup is cached",
+    "OPENAPI_CACHE_SECONDS": "how long the aggregated OpenAPI document is cached",
+    "READINESS_REQUIRES_UPSTREAMS": "`/readyz` also checks every upstream's `/readyz`",
+    # auth
+    "OTP_PROVIDER": "`twilio_verify`, or `console` (ENV=local only: the code is logged)",
+    "TWILIO_ACCOUNT_SID": "Twilio account (`AC…`)",
+    "TWILIO_API_KEY_SID": "Twilio API key (`SK…`), with its secret",
+    "TWILIO_API_KEY_SECRET": "secret of the API key",
+    "TWILIO_AUTH_TOKEN": "account auth token, instead of an API key",
+    "TWILIO_VERIFY_SERVICE_SID": "the Verify service (`VA…`)",
+    "TWILIO_API_BASE": "points the SDK at a stand-in (local and tests; must be unset in prod)",
+    "TWILIO_TIMEOUT_SECONDS": "deadline of each Twilio call",
+    "OTP_CODE_LENGTH": "digits in a code",
+    "OTP_TTL_SECONDS": "lifetime of a challenge",
+    "OTP_MAX_ATTEMPTS": "wrong codes per challenge before `otp_max_attempts`",
+    "OTP_ALLOWED_COUNTRY_CODES": "calling codes accepted (others: `phone_region_unsupported`)",
+    "OTP_RESEND_COOLDOWNS_SECONDS": "growing wait between sends to one phone",
+    "OTP_SEND_STREAK_WINDOW_SECONDS": "window after which the cooldown starts over",
+    "OTP_DAILY_CAP_PER_PHONE": "sends per phone per day",
+    "OTP_PHONE_FAILURE_THRESHOLD": "wrong codes per phone, across challenges, before a lock",
+    "OTP_PHONE_FAILURE_WINDOW_SECONDS": "window of that count",
+    "OTP_PHONE_LOCK_SECONDS": "length of the lock (`verification_locked`)",
+    "OTP_IP_START_PER_HOUR": "OTP starts per client IP per hour",
+    "OTP_IP_START_BURST": "burst of those",
+    "OTP_IP_VERIFY_PER_HOUR": "OTP verifies per client IP per hour",
+    "OTP_IP_VERIFY_BURST": "burst of those",
+    "OTP_SMS_BUDGET_PER_HOUR": "OTP SMS sent per hour, all phones together (toll-fraud net)",
+    "OTP_SMS_BUDGET_BURST": "burst of those",
+    "REFRESH_PER_IP_PER_HOUR": "token refreshes per client IP per hour",
+    "REFRESH_IP_BURST": "burst of those",
+    "CLIENT_IP_HEADER": "header the gateway sets with the client's IP",
+    "JWT_SIGNING_KEYS": "JSON list of JWKs (Ed25519 or P-256), all published in the JWKS",
+    "JWT_ACTIVE_KID": "the key that signs",
+    "ACCESS_TOKEN_TTL_SECONDS": "access-token lifetime",
+    "REFRESH_TOKEN_TTL_SECONDS": "refresh-token lifetime (unused for this long: expired)",
+    "SESSION_MAX_LIFETIME_SECONDS": "absolute lifetime of a login session",
+    "REFRESH_GRACE_SECONDS": "window in which the parent token returns the same child",
+    "REFRESH_TOKEN_PEPPER": "HMAC key of stored refresh-token hashes",
+    "REFRESH_TOKEN_PEPPERS_PREVIOUS": "earlier peppers, still accepted during a rotation",
+    "PHONE_ENCRYPTION_KEYS": "JSON `{key id: base64url 32 bytes}` (AES-256-GCM)",
+    "PHONE_ENCRYPTION_ACTIVE_KEY_ID": "the key that encrypts new rows",
+    "PHONE_LOOKUP_KEY": "HMAC key of the phone lookup hash",
+    "PHONE_LOOKUP_KEYS_PREVIOUS": "earlier lookup keys, still accepted during a rotation",
+    "SESSION_PURGE_ENABLED": "delete long-dead login sessions",
+    "SESSION_PURGE_RETENTION_DAYS": "age past expiry/revocation at which a session is deleted",
+    "SESSION_PURGE_INTERVAL_SECONDS": "time between purge rounds",
+    "SESSION_PURGE_BATCH_SIZE": "sessions deleted per transaction",
+}
 _NAME = re.compile(r"\b[A-Z][A-Z0-9_]{2,}\b")
 
 
@@ -51,7 +187,60 @@ def prod_requirements(service: str, cls: type[ServiceSettings]) -> dict[str, str
     return found
 
 
-def _default(field: Any) -> str:
+def _service_package(cls: type) -> str:
+    return cls.__module__.split(".", 1)[0]
+
+
+def _declaring(cls: type[ServiceSettings], name: str) -> list[type]:
+    """The classes of ``cls``'s MRO that declare the field ``name``, nearest first."""
+    return [k for k in cls.__mro__ if name in vars(k).get("__annotations__", {})]
+
+
+def _shared_declarer(cls: type[ServiceSettings], name: str) -> type | None:
+    """The nearest base outside the service's package that declares ``name`` (None: own)."""
+    own = _service_package(cls)
+    shared = [k for k in _declaring(cls, name) if _service_package(k) != own]
+    return shared[0] if shared else None
+
+
+@cache
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    """``name -> docstring`` of the string literals written right under a class attribute."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):
+        return {}
+    body = ast.parse(source).body[0]
+    found: dict[str, str] = {}
+    if not isinstance(body, ast.ClassDef):
+        return found
+    for node, following in zip(body.body, body.body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            text = " ".join(following.value.value.split()).replace("``", "`")
+            found[node.target.id] = text.removesuffix(".")
+    return found
+
+
+def describe(cls: type[ServiceSettings], name: str) -> str:
+    field = cls.model_fields[name]
+    if field.description:
+        return " ".join(field.description.split())
+    for klass in _declaring(cls, name):
+        text = _attribute_docstrings(klass).get(name)
+        if text:
+            return text
+    return DESCRIPTIONS.get(name.upper(), "")
+
+
+def _default(env_name: str, field: Any) -> str:
+    if env_name in LONG_DEFAULTS:
+        return LONG_DEFAULTS[env_name]
     if field.is_required():
         return "—"
     value = field.get_default(call_default_factory=True)
@@ -63,37 +252,179 @@ def _default(field: Any) -> str:
     return f"`{text}`" if text not in ("None", "") else "unset"
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+@dataclass(frozen=True)
+class SharedSetting:
+    env_name: str
+    base: type
+    default: str
+    required: dict[str, str]  # service -> "yes" | "one of" | "no"
+    description: str
+
+    @property
+    def used_by(self) -> str:
+        missing = [service for service in SETTINGS if service not in self.required]
+        if not missing:
+            return "every service"
+        if len(missing) == 1:
+            return f"every service but {missing[0]}"
+        return ", ".join(self.required)
+
+    @property
+    def required_in_prod(self) -> str:
+        answers = set(self.required.values())
+        if len(answers) == 1:
+            return answers.pop()
+        return "; ".join(f"{need} ({service})" for service, need in self.required.items())
+
+
+def shared_settings() -> list[SharedSetting]:
+    """Every setting a base in ``libs/`` declares, grouped by the base, in declaration order."""
+    rows: dict[str, SharedSetting] = {}
+    bases: list[type] = []
+    for service, cls in SETTINGS.items():
+        required = prod_requirements(service, cls)
+        for name in cls.model_fields:
+            base = _shared_declarer(cls, name)
+            if base is None:
+                continue
+            env_name = name.upper()
+            if base not in bases:
+                bases.append(base)
+            if env_name not in rows:
+                field = base.model_fields[name]  # type: ignore[attr-defined]
+                rows[env_name] = SharedSetting(
+                    env_name, base, _default(env_name, field), {}, describe(cls, name)
+                )
+            rows[env_name].required[service] = required.get(env_name, "no")
+    # The base every service extends first, then the mixins in the order they are met.
+    rank = {base: (not issubclass(base, ServiceSettings), i) for i, base in enumerate(bases)}
+    return sorted(rows.values(), key=lambda row: rank[row.base])
+
+
 def render() -> str:
-    lines: list[str] = []
+    lines = [
+        "### Shared settings",
+        "",
+        "Declared by the settings bases in `libs/`; a service has the ones of the bases it",
+        "extends (column *used by*). A service may set its own default (next section).",
+        "",
+        "| setting | default | required in prod | used by | declared in | what it does |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in shared_settings():
+        base = f"`{row.base.__module__}.{row.base.__qualname__}`"
+        lines.append(
+            f"| `{row.env_name}` | {row.default} | {row.required_in_prod} | {row.used_by} "
+            f"| {base} | {_cell(row.description)} |"
+        )
     for service, cls in SETTINGS.items():
         required = prod_requirements(service, cls)
         lines += [
-            f"#### {service}",
             "",
-            "| setting | default | required in prod |",
-            "|---|---|---|",
+            f"### {service}",
+            "",
+            f"`{cls.__module__}.{cls.__qualname__}`: its own settings, and shared ones it gives",
+            "a default of its own (marked *shared*).",
+            "",
+            "| setting | default | required in prod | what it does |",
+            "|---|---|---|---|",
         ]
         for name, field in cls.model_fields.items():
+            own = _service_package(cls)
+            if all(_service_package(k) != own for k in _declaring(cls, name)):
+                continue
             env_name = name.upper()
-            need = required.get(env_name, "no")
-            lines.append(f"| `{env_name}` | {_default(field)} | {need} |")
-        lines.append("")
-    return "\n".join(lines)
+            shared = " (*shared*)" if _shared_declarer(cls, name) else ""
+            lines.append(
+                f"| `{env_name}`{shared} | {_default(env_name, field)} "
+                f"| {required.get(env_name, 'no')} | {_cell(describe(cls, name))} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
-START, END = "<!-- settings-reference:start -->", "<!-- settings-reference:end -->"
+def _limit(spec: Any) -> str:
+    if spec is None:
+        return "—"
+    burst = f", burst {spec.burst}" if spec.burst else ""
+    return f"{spec.limit} per {spec.period_seconds:g} s{burst}"
 
 
-def with_reference(readme: str) -> str:
-    """The README text with the block between the markers replaced by the current reference."""
-    head, _, rest = readme.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{render()}{END}{tail}"
+def render_routes() -> str:
+    defaults = GatewaySettings.model_fields["routes"].get_default(call_default_factory=True)
+    lines = [
+        "| prefix | methods | upstream | rate-limit class | token |",
+        "|---|---|---|---|---|",
+    ]
+    for spec in defaults:
+        methods = ", ".join(spec.methods) if spec.methods else "any"
+        if spec.upstream == "admin":
+            upstream = "the service named by the next segment, path `/v1/admin/<rest>`"
+            token = "role `admin`"
+        else:
+            upstream = spec.upstream
+            token = "none (public)" if spec.public else "required"
+        lines.append(f"| `{spec.prefix}` | {methods} | {upstream} | {spec.route_class} | {token} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_rate_limits() -> str:
+    defaults = GatewaySettings.model_fields["rate_limits"].get_default(call_default_factory=True)
+    lines = [
+        "| class | per client IP | per user (token `sub`) | when Redis is down |",
+        "|---|---|---|---|",
+    ]
+    for route_class, limits in defaults.items():
+        outage = "let through (counted)" if limits.fail_open else "503 `rate_limiter_unavailable`"
+        lines.append(
+            f"| {route_class} | {_limit(limits.per_ip)} | {_limit(limits.per_user)} | {outage} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# document -> block name -> renderer
+BLOCKS: dict[Path, dict[str, Callable[[], str]]] = {
+    CONFIGURATION: {"settings-reference": render},
+    OPERATIONS: {"route-table": render_routes, "rate-limits": render_rate_limits},
+}
+
+
+def markers(block: str) -> tuple[str, str]:
+    return f"<!-- {block}:start -->", f"<!-- {block}:end -->"
+
+
+def with_block(text: str, block: str, content: str) -> str:
+    """``text`` with the lines between the block's markers replaced by ``content``."""
+    start, end = markers(block)
+    if start not in text or end not in text:
+        raise ValueError(f"markers {start} … {end} are missing")
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}\n{content}{end}{tail}"
+
+
+def current(path: Path) -> str:
+    """The document's text with every generated block brought up to date."""
+    text = path.read_text()
+    for block, renderer in BLOCKS[path].items():
+        text = with_block(text, block, renderer())
+    return text
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--write"]:
+        for path in BLOCKS:
+            path.write_text(current(path))
+        return 0
+    if argv:
+        sys.stderr.write("usage: python -m deploy.settings_reference [--write]\n")
+        return 2
+    sys.stdout.write(render())
+    return 0
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--write"]:
-        readme = ROOT / "README.md"
-        readme.write_text(with_reference(readme.read_text()))
-    else:
-        sys.stdout.write(render() + "\n")
+    raise SystemExit(main(sys.argv[1:]))

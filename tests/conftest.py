@@ -7,9 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support import isolation
-from tests.support.isolation import RunInfra
-from tests.support.migrate import migrate_all
+# pytest rewrites asserts in test modules and conftests only; the shared helpers assert too,
+# so they are registered before the first of them is imported
+pytest.register_assert_rewrite("tests.support")
+
+from tests.support import isolation  # noqa: E402
+from tests.support.isolation import RunInfra  # noqa: E402
+from tests.support.migrate import migrate_all  # noqa: E402
 
 pytest_plugins = ["tests.fakes.fixtures"]
 

@@ -6,36 +6,14 @@ vhost and Redis prefix; each process's output goes to a log file shown when star
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from deploy.local.environment import FAKES, SERVICES
 from deploy.local.supervisor import StartupError, Supervisor, stack_children
 from tests.support.isolation import RunInfra
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class RunningStack:
-    supervisor: Supervisor
-    ports: dict[str, int]
-    log_dir: Path
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}"
-
-    @property
-    def gateway(self) -> str:
-        return self.url("gateway")
+from tests.support.system_stack import RunningStack, free_port
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,9 @@ import secrets
 
 import aiohttp
 
-from tests.e2e.conftest import RunningStack
 from tests.fakes.twilio.config import TwilioFakeConfig
 from tests.fakes.twilio.control import TwilioControl
+from tests.support.system_stack import RunningStack
 
 
 async def test_sign_in_me_admin_and_logout_through_the_gateway(stack: RunningStack) -> None:

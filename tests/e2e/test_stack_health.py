@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from deploy.local.environment import SERVICES
-from tests.e2e.conftest import RunningStack
+from tests.support.system_stack import RunningStack
 
 
 async def test_gateway_is_live(stack: RunningStack) -> None:

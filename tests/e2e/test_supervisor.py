@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from deploy.local.supervisor import Supervisor, stack_children
-from tests.e2e.conftest import free_port
 from tests.support.isolation import RunInfra
+from tests.support.system_stack import free_port
 
 
 async def test_stop_leaves_no_process(infra: RunInfra, tmp_path: Path) -> None:

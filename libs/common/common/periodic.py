@@ -2,11 +2,13 @@
 
 A job is a name, an interval and one round (an async function returning how many items it
 handled). :func:`run_periodic_jobs` runs each job in its own task in every replica: the first
-round after a random fraction of the interval, then every interval ± ``jitter_ratio`` (replicas
-drift apart instead of waking together). A round that raises is logged with its stack and
-counted (``periodic_job_rounds_total{outcome="failed"}``) and the next round comes as scheduled:
-one failure never stops the loop. A round that handled a full batch may ask for the next one at
-once by returning ``PeriodicJob.batch_size`` or more (a backlog drains without waiting).
+round after a random fraction of the interval (at most ``first_round_within_seconds``, for a
+long interval whose first round should not wait for it), then every interval ±
+``jitter_ratio`` (replicas drift apart instead of waking together). A round that raises is
+logged with its stack and counted (``periodic_job_rounds_total{outcome="failed"}``) and the
+next round comes as scheduled: one failure never stops the loop. A round that handled a full
+batch may ask for the next one at once by returning ``PeriodicJob.batch_size`` or more (a
+backlog drains without waiting).
 
 Safety with N replicas is the round's own business: claim rows with ``FOR UPDATE SKIP LOCKED``
 or take a transaction-level advisory lock (:func:`try_advisory_xact_lock`). On exit every job is
@@ -25,6 +27,7 @@ import contextlib
 import logging
 import random
 import time
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -47,12 +50,19 @@ class PeriodicJob:
     jitter_ratio: float = 0.1
     batch_size: int | None = None
     enabled: bool = True
+    first_round_within_seconds: float | None = None  # cap of the first delay (long intervals)
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0:
             raise ValueError(f"{self.name}: interval_seconds must be positive")
         if not 0 <= self.jitter_ratio < 1:
             raise ValueError(f"{self.name}: jitter_ratio must be in [0, 1)")
+
+    def first_delay(self) -> float:
+        cap = self.interval_seconds
+        if self.first_round_within_seconds is not None:
+            cap = min(cap, self.first_round_within_seconds)
+        return random.uniform(0, cap)
 
     def next_delay(self, handled: int) -> float:
         if self.batch_size is not None and handled >= self.batch_size:
@@ -83,6 +93,23 @@ class PeriodicJobMetrics:
         )
 
 
+_SHARED: weakref.WeakKeyDictionary[CollectorRegistry, PeriodicJobMetrics] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def metrics_for(registry: CollectorRegistry | None) -> PeriodicJobMetrics:
+    """The job metrics of ``registry``: one set per registry, however many
+    :func:`run_periodic_jobs` blocks an app opens (messaging's retention job and the service's
+    own jobs both count into ``periodic_job_rounds_total``)."""
+    if registry is None:
+        return PeriodicJobMetrics(None)
+    metrics = _SHARED.get(registry)
+    if metrics is None:
+        metrics = _SHARED[registry] = PeriodicJobMetrics(registry)
+    return metrics
+
+
 async def run_round(job: PeriodicJob, metrics: PeriodicJobMetrics) -> int:
     """One round: its count, or 0 after a failure that was logged and counted."""
     try:
@@ -103,7 +130,7 @@ async def run_round(job: PeriodicJob, metrics: PeriodicJobMetrics) -> int:
 
 
 async def _loop(job: PeriodicJob, metrics: PeriodicJobMetrics) -> None:
-    await asyncio.sleep(random.uniform(0, job.interval_seconds))
+    await asyncio.sleep(job.first_delay())
     while True:
         handled = await run_round(job, metrics)
         await asyncio.sleep(job.next_delay(handled))
@@ -115,7 +142,7 @@ async def run_periodic_jobs(
 ) -> AsyncIterator[PeriodicJobMetrics]:
     """Runs every enabled job until the block exits; metrics go to the app's registry."""
     registry = getattr(app.state, "metrics_registry", None) if app is not None else None
-    metrics = PeriodicJobMetrics(registry)
+    metrics = metrics_for(registry)
     tasks = [
         asyncio.create_task(_loop(job, metrics), name=f"periodic-{job.name}")
         for job in jobs

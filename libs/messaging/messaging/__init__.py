@@ -1,4 +1,4 @@
-"""Messaging backbone over RabbitMQ (DESIGN §3): no business words in here.
+"""Messaging backbone over RabbitMQ (docs/architecture.md §3): no business words in here.
 
 - ``envelope``: the envelope every message carries.
 - ``contracts``: how a service declares the versioned messages it publishes.

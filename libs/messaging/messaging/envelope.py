@@ -1,4 +1,4 @@
-"""The envelope every message carries (DESIGN §3), serialized as the AMQP body.
+"""The envelope every message carries (docs/architecture.md §3.1), serialized as the AMQP body.
 
 ``message_id`` is stable across retries and replays: it is the inbox dedup key. Consumers
 ignore unknown fields, so producers may add fields without breaking anyone; a breaking change

@@ -1,7 +1,7 @@
 """What happens to a delivery whose handler failed: next retry tier or DLQ, confirmed, then ack.
 
 The copy keeps the body, ``message_id`` and properties; broker headers (``x-death*``,
-``x-delivery-count``) are stripped; the failure headers of DESIGN §3 are set; the trace context
+``x-delivery-count``) are stripped; failure headers set (docs/architecture.md §3.5); trace context
 of the current (consumer) span is injected, so retries stay in the originating trace. Only
 after RabbitMQ confirmed the copy is the original acked; if the copy cannot be published the
 original is requeued (the quorum delivery limit stops a loop). A crash between confirm and ack

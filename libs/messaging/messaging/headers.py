@@ -1,4 +1,4 @@
-"""AMQP header names of the failure, retry and replay protocol (DESIGN §3)."""
+"""AMQP header names of the failure, retry and replay protocol (docs/architecture.md §3.5)."""
 
 from __future__ import annotations
 

@@ -100,6 +100,11 @@ class OutboxRelay:
         await self._close_listener()
         await self._close_broker()
 
+    async def connect(self) -> None:
+        """Opens the publishing connection now, to drive :meth:`relay_once` by hand (``start``
+        connects by itself); :meth:`stop` closes it."""
+        await self._ensure_broker()
+
     # ------------------------------------------------------------------ loop
     async def _run(self) -> None:
         backoff = 0.1

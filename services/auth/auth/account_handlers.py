@@ -6,20 +6,18 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from common.database import Database
-from messaging.outbox import Outbox
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from auth import repository as repo
-from auth.bootstrap import AuthDeps
 from auth.contracts import UserConsentChangedV1, UserRegisteredV1
-from auth.errors import DependencyUnavailableError, UserNotFoundError
-from auth.phone_crypto import EncryptedPhone, PhoneCipher
+from auth.deps import Deps
+from auth.errors import UserNotFoundError
+from auth.phone_crypto import EncryptedPhone
 from auth.phone_numbers import mask_e164, parse_phone
+from auth.session_handlers import revoke_sessions_in
 from auth.settings import OtpProviderName
 
 logger = logging.getLogger(__name__)
@@ -43,17 +41,9 @@ class Consent:
     updated_at: datetime | None
 
 
-def _unavailable(exc: Exception) -> DependencyUnavailableError:
-    logger.warning("database unavailable", extra={"error": type(exc).__name__})
-    return DependencyUnavailableError("The account service is temporarily unavailable.")
-
-
-async def get_profile(deps: AuthDeps, user_id: uuid.UUID) -> Profile:
-    try:
-        async with deps.database.engine.connect() as conn:
-            row = await repo.get_profile(conn, user_id)
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unavailable(exc) from None
+async def get_profile(deps: Deps, user_id: uuid.UUID) -> Profile:
+    async with deps.uow() as tx:
+        row = await repo.get_profile(tx, user_id)
     if row is None:
         raise UserNotFoundError("This account no longer exists.")
     phone = deps.phones.decrypt(EncryptedPhone(row.phone_key_id, row.phone_ciphertext))
@@ -62,12 +52,9 @@ async def get_profile(deps: AuthDeps, user_id: uuid.UUID) -> Profile:
     )
 
 
-async def get_consent(deps: AuthDeps, user_id: uuid.UUID) -> Consent:
-    try:
-        async with deps.database.engine.connect() as conn:
-            row = await repo.get_profile(conn, user_id)
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unavailable(exc) from None
+async def get_consent(deps: Deps, user_id: uuid.UUID) -> Consent:
+    async with deps.uow() as tx:
+        row = await repo.get_profile(tx, user_id)
     if row is None:
         raise UserNotFoundError("This account no longer exists.")
     return Consent(
@@ -79,42 +66,39 @@ async def get_consent(deps: AuthDeps, user_id: uuid.UUID) -> Consent:
 
 
 async def set_consent(
-    deps: AuthDeps, user_id: uuid.UUID, *, analytics: bool, marketing: bool, policy_version: str
+    deps: Deps, user_id: uuid.UUID, *, analytics: bool, marketing: bool, policy_version: str
 ) -> Consent:
     """Records the user's choice; an actual change publishes ``user.consent_changed.v1``."""
-    now = datetime.now(UTC)
-    try:
-        async with deps.database.sessions.begin() as session:
-            row = await repo.lock_profile(session, user_id)
-            if row is None:
-                raise UserNotFoundError("This account no longer exists.")
-            unchanged = (
-                row.analytics_consent == analytics
-                and row.marketing_consent == marketing
-                and row.consent_policy_version == policy_version
-            )
-            if unchanged:
-                return Consent(analytics, marketing, policy_version, row.consent_updated_at)
-            await repo.set_consent(
-                session,
-                user_id,
+    now = deps.clock()
+    async with deps.uow() as tx:
+        row = await repo.lock_profile(tx, user_id)
+        if row is None:
+            raise UserNotFoundError("This account no longer exists.")
+        unchanged = (
+            row.analytics_consent == analytics
+            and row.marketing_consent == marketing
+            and row.consent_policy_version == policy_version
+        )
+        if unchanged:
+            return Consent(analytics, marketing, policy_version, row.consent_updated_at)
+        await repo.set_consent(
+            tx,
+            user_id,
+            analytics=analytics,
+            marketing=marketing,
+            policy_version=policy_version,
+            now=now,
+        )
+        await deps.outbox.add(
+            tx,
+            UserConsentChangedV1(
+                user_id=user_id,
                 analytics=analytics,
                 marketing=marketing,
                 policy_version=policy_version,
-                now=now,
-            )
-            await deps.outbox.add(
-                session,
-                UserConsentChangedV1(
-                    user_id=user_id,
-                    analytics=analytics,
-                    marketing=marketing,
-                    policy_version=policy_version,
-                    changed_at=now,
-                ),
-            )
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unavailable(exc) from None
+                changed_at=now,
+            ),
+        )
     logger.info("consent changed", extra={"user_id": str(user_id)})
     return Consent(analytics, marketing, policy_version, now)
 
@@ -126,32 +110,25 @@ class PromotedUser:
     created: bool
 
 
-async def promote_user(
-    database: Database,
-    phones: PhoneCipher,
-    outbox: Outbox,
-    *,
-    allowed_country_codes: list[str],
-    phone: str,
-    role: str,
-) -> PromotedUser:
+async def promote_user(deps: Deps, *, phone: str, role: str) -> PromotedUser:
     """Operator tool: creates the user of ``phone`` if needed and gives it ``role``."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    number = parse_phone(phone, allowed_country_codes)
+    phones = deps.phones
+    number = parse_phone(phone, deps.settings.otp_allowed_country_codes)
     phone_hash = phones.lookup_hash(number.e164)
-    now = datetime.now(UTC)
-    async with database.sessions.begin() as session:
+    now = deps.clock()
+    async with deps.uow() as tx:
         if phones.lookup_key_rotating:
-            await repo.lock_phone_registrations(session)
+            await repo.lock_phone_registrations(tx)
             previous = phones.previous_lookup_hashes(number.e164)
-            await repo.adopt_phone_hash(session, previous, phone_hash)
-        user = await repo.find_user_by_phone(session, phone_hash)
+            await repo.adopt_phone_hash(tx, previous, phone_hash)
+        user = await repo.find_user_by_phone(tx, phone_hash)
         created = False
         if user is None:
             encrypted = phones.encrypt(number.e164)
             user = await repo.insert_user(
-                session,
+                tx,
                 public_id=uuid.uuid4(),
                 role=role,
                 phone_hash=phone_hash,
@@ -161,28 +138,39 @@ async def promote_user(
             if user is None:
                 raise RuntimeError("the user was created concurrently; run the command again")
             created = True
-            await outbox.add(
-                session, UserRegisteredV1(user_id=user.public_id, role=role, registered_at=now)
+            await deps.outbox.add(
+                tx, UserRegisteredV1(user_id=user.public_id, role=role, registered_at=now)
             )
         else:
-            await repo.set_role(session, user.id, role, now)
+            await repo.set_role(tx, user.id, role, now)
     logger.info("user role set", extra={"user_id": str(user.public_id), "role": role})
     return PromotedUser(id=user.public_id, role=role, created=created)
 
 
-async def set_user_status(deps: AuthDeps, user_id: uuid.UUID, *, disabled: bool) -> None:
-    try:
-        async with deps.database.engine.begin() as conn:
-            found = await repo.set_status(
-                conn, user_id, "disabled" if disabled else "active", datetime.now(UTC)
-            )
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unavailable(exc) from None
-    if not found:
-        raise UserNotFoundError("No such user.")
+@dataclass(frozen=True)
+class StatusChange:
+    id: uuid.UUID
+    status: str
+    sessions_revoked: int
 
 
-async def otp_diagnostics(deps: AuthDeps) -> dict[str, Any]:
+async def set_user_status(deps: Deps, user_id: uuid.UUID, *, disabled: bool) -> StatusChange:
+    """Admin: disables (and signs out everywhere) or re-enables an account, in one transaction;
+    the revoked sessions' ids are on the denylist before it commits."""
+    status = "disabled" if disabled else "active"
+    async with deps.uow() as tx:
+        if not await repo.set_status(tx, user_id, status, deps.clock()):
+            raise UserNotFoundError("No such user.")
+        revoked = 0
+        if disabled:
+            revoked = await revoke_sessions_in(deps, tx, user_id=user_id, reason="account_disabled")
+    logger.info(
+        "user status set", extra={"user_id": str(user_id), "status": status, "revoked": revoked}
+    )
+    return StatusChange(id=user_id, status=status, sessions_revoked=revoked)
+
+
+async def otp_diagnostics(deps: Deps) -> dict[str, Any]:
     """What an operator checks when sign-in fails: never a secret value."""
     settings = deps.settings
     started = time.perf_counter()

@@ -12,19 +12,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from auth import account_handlers, handlers, session_handlers
-from auth.bootstrap import AuthDeps
+from auth.deps import Deps
 from auth.session_handlers import LogoutScope, SignedIn
 
 router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-async def get_deps(request: Request) -> AuthDeps:
-    deps: AuthDeps = request.app.state.auth
+async def get_deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
     return deps
 
 
-Deps = Annotated[AuthDeps, Depends(get_deps)]
+HandlerDeps = Annotated[Deps, Depends(get_deps)]
 
 
 async def client_ip(request: Request) -> str:
@@ -35,7 +35,7 @@ async def client_ip(request: Request) -> str:
     IPv6 addresses are bucketed by /64 (one subscriber); requests without the header (not
     through the gateway) share one bucket.
     """
-    deps: AuthDeps = request.app.state.auth
+    deps: Deps = request.app.state.deps
     raw = request.headers.get(deps.settings.client_ip_header, "").strip()
     try:
         address = ipaddress.ip_address(raw)
@@ -150,7 +150,7 @@ def _tokens(signed: SignedIn) -> Response:
 
 
 @router.post("/v1/auth/otp/start", status_code=202, response_model=OtpStartResponse)
-async def start_otp(body: OtpStartBody, deps: Deps, ip: ClientIp) -> Response:
+async def start_otp(body: OtpStartBody, deps: HandlerDeps, ip: ClientIp) -> Response:
     started = await handlers.start_otp(deps, phone=body.phone, client_ip=ip)
     return _json(
         OtpStartResponse(
@@ -164,7 +164,7 @@ async def start_otp(body: OtpStartBody, deps: Deps, ip: ClientIp) -> Response:
 
 
 @router.post("/v1/auth/otp/verify", response_model=TokenResponse)
-async def verify_otp(body: OtpVerifyBody, deps: Deps, ip: ClientIp) -> Response:
+async def verify_otp(body: OtpVerifyBody, deps: HandlerDeps, ip: ClientIp) -> Response:
     signed = await handlers.verify_otp(
         deps, challenge_id=body.challenge_id, code=body.code, client_ip=ip
     )
@@ -172,20 +172,20 @@ async def verify_otp(body: OtpVerifyBody, deps: Deps, ip: ClientIp) -> Response:
 
 
 @router.post("/v1/auth/token/refresh", response_model=TokenResponse)
-async def refresh(body: RefreshBody, deps: Deps, ip: ClientIp) -> Response:
+async def refresh(body: RefreshBody, deps: HandlerDeps, ip: ClientIp) -> Response:
     signed = await session_handlers.refresh(deps, refresh_token=body.refresh_token, client_ip=ip)
     return _tokens(signed)
 
 
 @router.post("/v1/auth/logout", status_code=204)
-async def logout(user: CurrentUser, deps: Deps, body: LogoutBody | None = None) -> Response:
+async def logout(user: CurrentUser, deps: HandlerDeps, body: LogoutBody | None = None) -> Response:
     scope = body.scope if body is not None else LogoutScope.LOCAL
     await session_handlers.logout(deps, user=user, scope=scope)
     return Response(status_code=204)
 
 
 @router.get("/v1/auth/me", response_model=MeResponse)
-async def me(user: CurrentUser, deps: Deps) -> Any:
+async def me(user: CurrentUser, deps: HandlerDeps) -> Any:
     profile = await account_handlers.get_profile(deps, user.user_id)
     return MeResponse(
         id=profile.id,
@@ -197,19 +197,19 @@ async def me(user: CurrentUser, deps: Deps) -> Any:
 
 
 @router.get("/v1/auth/jwks.json")
-async def jwks(deps: Deps, response: Response) -> dict[str, Any]:
+async def jwks(deps: HandlerDeps, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
     return deps.keyset.jwks()
 
 
 @router.get("/v1/account/consent", response_model=ConsentResponse)
-async def get_consent(user: CurrentUser, deps: Deps) -> Any:
+async def get_consent(user: CurrentUser, deps: HandlerDeps) -> Any:
     consent = await account_handlers.get_consent(deps, user.user_id)
     return ConsentResponse(**consent.__dict__)
 
 
 @router.put("/v1/account/consent", response_model=ConsentResponse)
-async def put_consent(body: ConsentBody, user: CurrentUser, deps: Deps) -> Any:
+async def put_consent(body: ConsentBody, user: CurrentUser, deps: HandlerDeps) -> Any:
     consent = await account_handlers.set_consent(
         deps,
         user.user_id,
@@ -221,12 +221,14 @@ async def put_consent(body: ConsentBody, user: CurrentUser, deps: Deps) -> Any:
 
 
 @router.get("/v1/admin/otp/diagnostics")
-async def otp_diagnostics(admin: AdminUser, deps: Deps) -> dict[str, Any]:
+async def otp_diagnostics(admin: AdminUser, deps: HandlerDeps) -> dict[str, Any]:
     return await account_handlers.otp_diagnostics(deps)
 
 
 @router.post("/v1/admin/users/{user_id}/sessions/revoke")
-async def revoke_user_sessions(user_id: uuid.UUID, admin: AdminUser, deps: Deps) -> dict[str, int]:
+async def revoke_user_sessions(
+    user_id: uuid.UUID, admin: AdminUser, deps: HandlerDeps
+) -> dict[str, int]:
     revoked = await session_handlers.revoke_user_sessions(
         deps, user_id=user_id, reason="admin_revoke"
     )
@@ -235,13 +237,13 @@ async def revoke_user_sessions(user_id: uuid.UUID, admin: AdminUser, deps: Deps)
 
 @router.put("/v1/admin/users/{user_id}/status")
 async def set_user_status(
-    user_id: uuid.UUID, body: UserStatusBody, admin: AdminUser, deps: Deps
+    user_id: uuid.UUID, body: UserStatusBody, admin: AdminUser, deps: HandlerDeps
 ) -> dict[str, Any]:
-    disabled = body.status == "disabled"
-    await account_handlers.set_user_status(deps, user_id, disabled=disabled)
-    revoked = 0
-    if disabled:
-        revoked = await session_handlers.revoke_user_sessions(
-            deps, user_id=user_id, reason="account_disabled"
-        )
-    return {"id": str(user_id), "status": body.status, "sessions_revoked": revoked}
+    changed = await account_handlers.set_user_status(
+        deps, user_id, disabled=body.status == "disabled"
+    )
+    return {
+        "id": str(changed.id),
+        "status": changed.status,
+        "sessions_revoked": changed.sessions_revoked,
+    }

@@ -1,4 +1,14 @@
-"""The composition root: builds everything the use cases need from settings (tests pass fakes).
+"""The composition root of the auth service: the only module that imports adapters.
+
+- :func:`build_deps` builds what the handlers touch (:class:`auth.deps.Deps`) from settings and
+  the shared infrastructure; every field can be passed instead (``**overrides``: unit tests pass
+  fakes of the OTP provider and the OTP state there).
+- :func:`running` is the service's resources hook (``main.py``'s start): it opens the direct
+  asyncpg pool of the sign-in statement, the auto-pipelined Redis connection of the OTP
+  scripts and the OTP provider, installs the access-token verifier (auth verifies with its own
+  keys), opens messaging (the outbox relay) and closes all of it on exit.
+- :func:`operator_deps` is the same for an operator command (``auth.manage``): a one-connection
+  engine and Redis client of its own.
 
 Key material comes from settings; in ENV=local/test a missing key is generated for this process
 (settings refuse that in staging/prod).
@@ -9,50 +19,40 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from common.database import Database
-from common.direct_sql import DirectPool
+from common.auth_dependencies import install_jwt_verifier
+from common.database import Database, make_engine, make_session_factory
+from common.direct_sql import DirectPool, open_direct_pool
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier
-from common.redis_client import Cache
+from common.redis_client import Cache, KeySpace, make_redis
+from common.redis_pipelined import PipelinedRedis
+from common.service import Infrastructure
 from common.session_revocation import RevokedSessions
+from common.uow import UnitOfWork
+from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
 from pydantic import SecretStr
 
 from auth import contracts, tables
 from auth.console_provider import ConsoleOtpProvider
+from auth.deps import Deps
+from auth.otp_outcomes import OtpLimits
 from auth.otp_provider import OtpProvider
-from auth.otp_state import OtpLimits, OtpState
+from auth.otp_state import OtpState
 from auth.phone_crypto import PhoneCipher, generate_key_material, load_phone_keys
 from auth.refresh_tokens import RefreshTokenCodec
-from auth.session_purge import PurgeConfig
 from auth.settings import AuthSettings, OtpProviderName
 from auth.signing_keys import KeySet, generate_keyset_config, load_keyset
 from auth.twilio_verify import ErrorRecorder, TwilioVerifyProvider
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class AuthDeps:
-    settings: AuthSettings
-    database: Database
-    direct: DirectPool
-    otp: OtpState
-    provider: OtpProvider
-    phones: PhoneCipher
-    keyset: KeySet
-    refresh_codec: RefreshTokenCodec
-    revocations: RevokedSessions
-    outbox: Outbox
-    verifier: JwtVerifier
-
-    @property
-    def revocation_ttl_seconds(self) -> int:
-        return int(self.settings.access_token_ttl_seconds + self.settings.jwt_leeway_seconds + 5)
+UNAVAILABLE_DETAIL = "The auth service is temporarily unavailable. Please try again."
 
 
 @dataclass(frozen=True)
@@ -128,15 +128,7 @@ def otp_limits(settings: AuthSettings) -> OtpLimits:
     )
 
 
-def purge_config(settings: AuthSettings) -> PurgeConfig:
-    return PurgeConfig(
-        retention=timedelta(days=settings.session_purge_retention_days),
-        interval_seconds=settings.session_purge_interval_seconds,
-        batch_size=settings.session_purge_batch_size,
-    )
-
-
-def build_provider(settings: AuthSettings, on_error: ErrorRecorder) -> OtpProvider:
+def build_provider(settings: AuthSettings, on_error: ErrorRecorder | None) -> OtpProvider:
     """The configured provider; call inside the running loop (it opens an HTTP session)."""
     if settings.otp_provider == OtpProviderName.CONSOLE:
         return ConsoleOtpProvider(
@@ -170,33 +162,115 @@ def build_provider(settings: AuthSettings, on_error: ErrorRecorder) -> OtpProvid
     )
 
 
+class Connections(Protocol):
+    """What :func:`build_deps` reads of ``common.service.Infrastructure``."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def cache(self) -> Cache: ...
+
+
 def build_deps(
     settings: AuthSettings,
-    database: Database,
-    direct: DirectPool,
-    cache: Cache,
-    keys: KeyMaterial,
-    provider: OtpProvider,
-    otp: OtpState,
-) -> AuthDeps:
-    revocations = RevokedSessions(cache.client, cache.keys)
-    verifier = JwtVerifier(
-        StaticJwks(keys.keyset.jwks()),
+    infra: Connections,
+    *,
+    keys: KeyMaterial | None = None,
+    direct_pool: DirectPool | None = None,
+    scripts: PipelinedRedis | None = None,
+    **overrides: Any,
+) -> Deps:
+    """``overrides`` replace fields of :class:`Deps` (a field passed is never built, so a unit
+    test without Postgres or Redis passes ``uow``/``otp``/``revocations``/``provider``).
+    ``otp`` is built on ``scripts`` and ``provider`` is never built here: both hold connections
+    their opener closes (:func:`running`)."""
+    keys = keys or load_key_material(settings)
+    builders: dict[str, Callable[[], Any]] = {
+        "settings": lambda: settings,
+        "uow": lambda: UnitOfWork(
+            infra.database.sessions,
+            direct_pool=direct_pool,
+            unavailable_detail=UNAVAILABLE_DETAIL,
+        ),
+        "otp": lambda: _otp_state(settings, infra.cache, scripts),
+        "phones": lambda: keys.phones,
+        "keyset": lambda: keys.keyset,
+        "refresh_codec": lambda: keys.refresh_codec,
+        "revocations": lambda: RevokedSessions(infra.cache.client, infra.cache.keys),
+        "outbox": lambda: Outbox(tables.messaging.outbox, contracts.PUBLISHES),
+    }
+    if "provider" not in overrides:
+        raise TypeError("build_deps needs the provider (running() opens it)")
+    values = {name: build() for name, build in builders.items() if name not in overrides}
+    values.update(overrides)
+    return Deps(**values)
+
+
+def _otp_state(settings: AuthSettings, cache: Cache, scripts: PipelinedRedis | None) -> OtpState:
+    if scripts is None:
+        raise TypeError("build_deps needs ``scripts`` (the OTP scripts' Redis connection)")
+    return OtpState(cache.client, scripts, cache.keys, otp_limits(settings))
+
+
+def access_token_verifier(settings: AuthSettings, deps: Deps) -> JwtVerifier:
+    """Verifies auth's own access tokens (its keys, the shared denylist)."""
+    revocations: Any = deps.revocations
+    return JwtVerifier(
+        StaticJwks(deps.keyset.jwks()),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         leeway_seconds=settings.jwt_leeway_seconds,
         revocations=revocations,
     )
-    return AuthDeps(
-        settings=settings,
-        database=database,
-        direct=direct,
-        otp=otp,
-        provider=provider,
-        phones=keys.phones,
-        keyset=keys.keyset,
-        refresh_codec=keys.refresh_codec,
-        revocations=revocations,
-        outbox=Outbox(tables.messaging.outbox, contracts.PUBLISHES),
-        verifier=verifier,
-    )
+
+
+@asynccontextmanager
+async def running(
+    settings: AuthSettings, infra: Infrastructure, keys: KeyMaterial | None = None
+) -> AsyncIterator[Deps]:
+    """The deps of a running service, with their connections, verifier and messaging."""
+    keys = keys or load_key_material(settings)
+    async with AsyncExitStack() as stack:
+        # The sign-in statement runs on the direct pool (common.direct_sql); the engine serves
+        # everything else.
+        direct = await stack.enter_async_context(open_direct_pool(settings))
+        scripts = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout_seconds)
+        stack.push_async_callback(scripts.aclose)
+        otp = _otp_state(settings, infra.cache, scripts)
+        provider = build_provider(settings, otp.record_provider_error)
+        stack.push_async_callback(provider.close)
+        deps = build_deps(
+            settings, infra, keys=keys, direct_pool=direct, otp=otp, provider=provider
+        )
+        install_jwt_verifier(infra.app, access_token_verifier(settings, deps))
+        await stack.enter_async_context(
+            open_messaging(infra.app, settings, infra.database, tables.messaging)
+        )
+        yield deps
+
+
+@dataclass(frozen=True)
+class _OperatorConnections:
+    database: Database
+    cache: Cache
+
+
+@asynccontextmanager
+async def operator_deps(settings: AuthSettings, keys: KeyMaterial) -> AsyncIterator[Deps]:
+    """Deps for an operator command: one database connection and Redis clients of its own
+    (no messaging: the outbox rows it writes are relayed by the running service)."""
+    async with AsyncExitStack() as stack:
+        engine = make_engine(settings, pool_size=1, max_overflow=0)
+        stack.push_async_callback(engine.dispose)
+        redis = make_redis(settings)
+        stack.push_async_callback(redis.aclose)
+        scripts = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout_seconds)
+        stack.push_async_callback(scripts.aclose)
+        provider = build_provider(settings, None)
+        stack.push_async_callback(provider.close)
+        connections = _OperatorConnections(
+            Database(engine=engine, sessions=make_session_factory(engine)),
+            Cache(client=redis, keys=KeySpace(settings.redis_key_prefix)),
+        )
+        yield build_deps(settings, connections, keys=keys, scripts=scripts, provider=provider)

@@ -48,7 +48,7 @@ class ConsoleOtpProvider:
         self._show(pending)
         return verification_id
 
-    async def check(self, *, verification_id: str, phone_e164: str, code: str) -> bool:
+    async def check(self, *, verification_id: str, code: str) -> bool:
         pending = self._pending.get(verification_id)
         if pending is None or pending.expires_at <= time.monotonic():
             self._pending.pop(verification_id, None)
@@ -60,6 +60,12 @@ class ConsoleOtpProvider:
             del self._pending[verification_id]
             return True
         return False
+
+    async def status(self, verification_id: str) -> str:
+        pending = self._pending.get(verification_id)
+        if pending is None or pending.expires_at <= time.monotonic():
+            raise VerificationNotFoundError("no pending console verification")
+        return "max_attempts_reached" if pending.checks >= self._max_checks else "pending"
 
     async def cancel(self, verification_id: str) -> None:
         self._pending.pop(verification_id, None)

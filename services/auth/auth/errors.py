@@ -1,7 +1,8 @@
-"""The auth service's error taxonomy (reference/auth.md §6b): one class per stable ``code``.
+"""The auth service's error taxonomy (docs/auth.md §2): one class per stable ``code``.
 
 start   400 invalid_phone_number      422 phone_region_unsupported
         429 otp_resend_cooldown       429 otp_send_limit_exceeded     429 rate_limited
+        429 verification_locked (the phone is locked: no code is sent)
         403 otp_send_blocked          503 otp_provider_unavailable    503 service_misconfigured
 verify  400 validation_failed         401 otp_invalid (+attempts_remaining)
         410 otp_expired               404 otp_challenge_not_found     409 otp_already_used

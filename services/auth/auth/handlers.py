@@ -2,12 +2,23 @@
 
 Every outcome has its own error (``auth.errors``); a provider failure is never reported as a
 wrong code and never costs the user an attempt. Limits are decided in Redis before the
-provider is called; the per-challenge attempt is counted before the check and refunded when
-the provider could not answer.
+provider is called (a phone under a verification lock gets the lock's 429 and no SMS); the
+per-challenge attempt is counted before the check and refunded when the provider could not
+answer.
+
+A check that got no answer (a timeout, a lost connection, a 5xx) may still have been carried
+out: Twilio may have approved the code and then forgotten the verification, so a retry of the
+same code hears 20404. Such a check is resolved against the provider before answering: the
+verification's status is fetched; ``approved``, or gone while our challenge is still pending
+and far from its expiry, means this check approved it and the user is signed in. Otherwise
+(still pending, or the fetch fails too) the attempt is refunded, the answer is 503 "try it
+again", and the challenge remembers a digest of the code; a later check of the same code that
+hears 20404 while the challenge is pending is then that approval, not a misconfiguration.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -15,7 +26,7 @@ from dataclasses import dataclass
 
 from common.errors import InvalidInput
 
-from auth.bootstrap import AuthDeps
+from auth.deps import Deps
 from auth.errors import (
     InvalidPhoneNumberError,
     OtpAlreadyUsedError,
@@ -32,6 +43,7 @@ from auth.errors import (
     ServiceMisconfiguredError,
     VerificationLockedError,
 )
+from auth.otp_outcomes import VerifyAttempt
 from auth.otp_provider import (
     MaxChecksReachedError,
     ProviderError,
@@ -41,7 +53,6 @@ from auth.otp_provider import (
     Rejection,
     VerificationNotFoundError,
 )
-from auth.otp_state import VerifyAttempt
 from auth.phone_crypto import EncryptedPhone
 from auth.phone_numbers import PhoneNumberError, PhoneRegionError, mask_e164, parse_phone
 from auth.session_handlers import SignedIn, open_session
@@ -65,7 +76,7 @@ def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
 
-async def start_otp(deps: AuthDeps, *, phone: str, client_ip: str) -> OtpStarted:
+async def start_otp(deps: Deps, *, phone: str, client_ip: str) -> OtpStarted:
     settings = deps.settings
     try:
         number = parse_phone(phone, settings.otp_allowed_country_codes)
@@ -80,6 +91,11 @@ async def start_otp(deps: AuthDeps, *, phone: str, client_ip: str) -> OtpStarted
     if decision.outcome == "rate_limited":
         raise RateLimitedError(
             "Too many requests from this network.", retry_after=decision.wait_seconds
+        )
+    if decision.outcome == "locked":  # no SMS: its code could only fail with the same 429
+        raise VerificationLockedError(
+            "Too many incorrect codes for this number. Try again later.",
+            retry_after=decision.wait_seconds,
         )
     if decision.outcome == "send_limit":
         raise OtpSendLimitExceededError(
@@ -130,7 +146,7 @@ async def start_otp(deps: AuthDeps, *, phone: str, client_ip: str) -> OtpStarted
 
 
 async def _start_failure(
-    deps: AuthDeps, exc: ProviderError, phone_hash: str, remaining: float | None
+    deps: Deps, exc: ProviderError, phone_hash: str, remaining: float | None
 ) -> Exception:
     if isinstance(exc, ProviderUnavailableError):
         await deps.otp.refund_send(phone_hash)
@@ -155,7 +171,7 @@ async def _start_failure(
     return ServiceMisconfiguredError("Sign-in is temporarily unavailable.", retry_after=30)
 
 
-async def verify_otp(deps: AuthDeps, *, challenge_id: str, code: str, client_ip: str) -> SignedIn:
+async def verify_otp(deps: Deps, *, challenge_id: str, code: str, client_ip: str) -> SignedIn:
     length = deps.settings.otp_code_length
     if len(code) != length or not code.isascii() or not code.isdigit():
         raise InvalidInput(f"The code must be exactly {length} digits.")
@@ -165,11 +181,14 @@ async def verify_otp(deps: AuthDeps, *, challenge_id: str, code: str, client_ip:
     attempt = await deps.otp.begin_verify(challenge_id, client_ip)
     _raise_for_refusal(attempt, challenge_id)
     try:
-        approved = await deps.provider.check(
-            verification_id=attempt.verification_id, phone_e164="", code=code
-        )
+        approved = await deps.provider.check(verification_id=attempt.verification_id, code=code)
+    except ProviderUnavailableError as exc:
+        approved = await _resolve_unanswered_check(deps, exc, attempt, challenge_id, code)
     except ProviderError as exc:
-        raise await _check_failure(deps, exc, attempt, challenge_id) from None
+        failure = await _check_failure(deps, exc, attempt, challenge_id, code)
+        if failure is not None:
+            raise failure from None
+        approved = True  # an earlier unanswered check of this code was the approval
     if not approved:
         raise await _wrong_code(deps, attempt, challenge_id)
     if not await deps.otp.approved(challenge_id, attempt.phone_hash):
@@ -226,9 +245,51 @@ def _raise_for_refusal(attempt: VerifyAttempt, challenge_id: str) -> None:
     )
 
 
+def _code_digest(challenge_id: str, code: str) -> str:
+    return hashlib.sha256(f"{challenge_id}:{code}".encode()).hexdigest()[:32]
+
+
+async def _resolve_unanswered_check(
+    deps: Deps,
+    exc: ProviderUnavailableError,
+    attempt: VerifyAttempt,
+    challenge_id: str,
+    code: str,
+) -> bool:
+    """True when the check that got no answer approved the code; raises otherwise."""
+    try:
+        status = await deps.provider.status(attempt.verification_id)
+    except VerificationNotFoundError:
+        status = "gone"
+    except ProviderError:
+        status = "unknown"
+    ours = await deps.otp.challenge_status(challenge_id)
+    far_from_expiry = attempt.remaining_ms > _PROVIDER_EXPIRY_MARGIN_MS
+    if ours == "pending" and (status == "approved" or (status == "gone" and far_from_expiry)):
+        logger.info("unanswered otp check resolved: approved", extra={"verify_status": status})
+        return True
+    if ours == "pending" and status in ("pending", "unknown"):
+        await deps.otp.note_unanswered_check(challenge_id, _code_digest(challenge_id, code))
+        await deps.otp.refund_attempt(challenge_id)
+        raise OtpProviderUnavailableError(
+            "The verification service is unavailable. Your code was not used; try it again.",
+            retry_after=exc.retry_after,
+        ) from None
+    if status == "max_attempts_reached":
+        failure = await _check_failure(
+            deps, MaxChecksReachedError(status), attempt, challenge_id, code
+        )
+    else:  # our challenge closed meanwhile, or the provider's verification ended
+        failure = await _resolve_not_found(deps, attempt, challenge_id, code)
+    if failure is None:
+        return True
+    raise failure from None
+
+
 async def _check_failure(
-    deps: AuthDeps, exc: ProviderError, attempt: VerifyAttempt, challenge_id: str
-) -> Exception:
+    deps: Deps, exc: ProviderError, attempt: VerifyAttempt, challenge_id: str, code: str
+) -> Exception | None:
+    """The error to answer for a failed check; None when the check was in fact approved."""
     if isinstance(exc, MaxChecksReachedError):
         await deps.otp.exhaust(challenge_id, attempt.phone_hash)
         return OtpMaxAttemptsError(
@@ -238,7 +299,7 @@ async def _check_failure(
             challenge_id=challenge_id,
         )
     if isinstance(exc, VerificationNotFoundError):
-        return await _resolve_not_found(deps, attempt, challenge_id)
+        return await _resolve_not_found(deps, attempt, challenge_id, code)
     await deps.otp.refund_attempt(challenge_id)
     if isinstance(exc, ProviderUnavailableError):
         return OtpProviderUnavailableError(
@@ -252,9 +313,10 @@ async def _check_failure(
 
 
 async def _resolve_not_found(
-    deps: AuthDeps, attempt: VerifyAttempt, challenge_id: str
-) -> Exception:
-    """Twilio 20404 on a check, explained by our own challenge state."""
+    deps: Deps, attempt: VerifyAttempt, challenge_id: str, code: str
+) -> Exception | None:
+    """Twilio 20404 on a check, explained by our own challenge state; None when an earlier
+    check of this same code got no answer: the provider approved it then."""
     status = await deps.otp.challenge_status(challenge_id)
     if status == "approved":
         return OtpAlreadyUsedError("This code was already used.", challenge_id=challenge_id)
@@ -269,6 +331,9 @@ async def _resolve_not_found(
         return OtpExpiredError(
             "This code has expired. Request a new one.", challenge_id=challenge_id
         )
+    if await deps.otp.unanswered_check(challenge_id) == _code_digest(challenge_id, code):
+        logger.info("unanswered otp check resolved on retry: approved")
+        return None
     await deps.otp.refund_attempt(challenge_id)
     logger.error(
         "provider lost a live verification (20404): check the Verify service SID and code TTL",
@@ -277,7 +342,7 @@ async def _resolve_not_found(
     return ServiceMisconfiguredError("Sign-in is temporarily unavailable.", retry_after=30)
 
 
-async def _wrong_code(deps: AuthDeps, attempt: VerifyAttempt, challenge_id: str) -> Exception:
+async def _wrong_code(deps: Deps, attempt: VerifyAttempt, challenge_id: str) -> Exception:
     decision = await deps.otp.wrong_code(challenge_id, attempt.phone_hash)
     if decision.outcome == "invalid":
         return OtpInvalidError(
@@ -300,7 +365,7 @@ async def _wrong_code(deps: AuthDeps, attempt: VerifyAttempt, challenge_id: str)
     )
 
 
-async def _cancel_quietly(deps: AuthDeps, verification_id: str) -> None:
+async def _cancel_quietly(deps: Deps, verification_id: str) -> None:
     """A closed challenge's code must not stay usable at the provider; failure is only logged."""
     try:
         await deps.provider.cancel(verification_id)

@@ -2,7 +2,7 @@
 
     python -m auth.manage promote --phone +14155550123 --role admin
     python -m auth.manage revoke-sessions --user-id <uuid>
-    python -m auth.manage rehash-phones     # after a PHONE_LOOKUP_KEY rotation (README)
+    python -m auth.manage rehash-phones     # after a lookup-key rotation (services/auth/README.md)
 
 Configuration comes from the same environment as the service (``AuthSettings``); phones are
 the identity, so ``promote`` creates the user when the number has never signed in.
@@ -15,38 +15,40 @@ import dataclasses
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
-from common.database import Database, make_engine, make_session_factory
-from common.redis_client import KeySpace, make_redis
-from common.session_revocation import RevokedSessions
-from messaging.outbox import Outbox
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth import contracts, tables
-from auth import repository as repo
+from auth import bootstrap
 from auth.account_handlers import ROLES, promote_user
-from auth.bootstrap import load_key_material
+from auth.deps import Deps
 from auth.phone_numbers import PhoneNumberError, PhoneRegionError
 from auth.phone_rehash import rehash_phones
+from auth.session_handlers import revoke_user_sessions
 from auth.settings import AuthSettings
 
 app = typer.Typer(add_completion=False, help=__doc__)
 logger = logging.getLogger("auth.manage")
+T = TypeVar("T")
 
 
-def _database(settings: AuthSettings) -> tuple[AsyncEngine, Database]:
-    engine = make_engine(settings, pool_size=1, max_overflow=0)
-    return engine, Database(engine=engine, sessions=make_session_factory(engine))
-
-
-def _refuse_generated(generated: list[str]) -> None:
-    if generated:
+def _run(command: Callable[[Deps], Awaitable[T]], *, needs_phone_keys: bool = False) -> T:
+    """Runs one handler with operator deps built from the service's environment."""
+    settings = AuthSettings()
+    keys = bootstrap.load_key_material(settings)
+    if needs_phone_keys and (
+        "PHONE_ENCRYPTION_KEYS" in keys.generated or "PHONE_LOOKUP_KEY" in keys.generated
+    ):
         raise typer.BadParameter(
-            "configure the service's keys first (missing: " + ", ".join(generated) + ")"
+            "configure the service's keys first (missing: " + ", ".join(keys.generated) + ")"
         )
+
+    async def run() -> T:
+        async with bootstrap.operator_deps(settings, keys) as deps:
+            return await command(deps)
+
+    return asyncio.run(run())
 
 
 @app.command()
@@ -57,56 +59,23 @@ def promote(
     """Create the user of PHONE if needed and give it ROLE."""
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
-    settings = AuthSettings()
-    keys = load_key_material(settings)
-    if "PHONE_ENCRYPTION_KEYS" in keys.generated or "PHONE_LOOKUP_KEY" in keys.generated:
-        _refuse_generated(keys.generated)
-
-    async def run() -> None:
-        engine, database = _database(settings)
-        try:
-            result = await promote_user(
-                database,
-                keys.phones,
-                Outbox(tables.messaging.outbox, contracts.PUBLISHES),
-                allowed_country_codes=list(settings.otp_allowed_country_codes),
-                phone=phone,
-                role=role,
-            )
-        finally:
-            await engine.dispose()
-        typer.echo(json.dumps({"user_id": str(result.id), "role": role, "created": result.created}))
-
     try:
-        asyncio.run(run())
+        result = _run(
+            lambda deps: promote_user(deps, phone=phone, role=role), needs_phone_keys=True
+        )
     except (PhoneNumberError, PhoneRegionError) as exc:
         raise typer.BadParameter(str(exc)) from None
+    typer.echo(json.dumps({"user_id": str(result.id), "role": role, "created": result.created}))
 
 
 @app.command("revoke-sessions")
 def revoke_sessions(user_id: Annotated[str, typer.Option(help="the user's UUID")]) -> None:
     """End every session of a user now (access tokens stop working within seconds)."""
-    settings = AuthSettings()
     target = uuid.UUID(user_id)
-
-    async def run() -> int:
-        engine, _ = _database(settings)
-        redis = make_redis(settings)
-        ttl = int(settings.access_token_ttl_seconds + settings.jwt_leeway_seconds + 5)
-        try:
-            async with engine.begin() as conn:
-                ids = await repo.active_session_ids(conn, target)
-                await RevokedSessions(redis, KeySpace(settings.redis_key_prefix)).revoke(
-                    [sid.hex for sid in ids], ttl_seconds=ttl
-                )
-                return await repo.revoke_sessions(
-                    conn, ids, reason="operator_revoke", now=datetime.now(UTC)
-                )
-        finally:
-            await redis.aclose()
-            await engine.dispose()
-
-    typer.echo(json.dumps({"user_id": user_id, "revoked": asyncio.run(run())}))
+    revoked = _run(
+        lambda deps: revoke_user_sessions(deps, user_id=target, reason="operator_revoke")
+    )
+    typer.echo(json.dumps({"user_id": user_id, "revoked": revoked}))
 
 
 @app.command("rehash-phones")
@@ -114,20 +83,8 @@ def rehash_phones_command(
     batch_size: Annotated[int, typer.Option(min=1, max=5000, help="users per transaction")] = 500,
 ) -> None:
     """Rewrite every user's phone lookup hash under the current PHONE_LOOKUP_KEY."""
-    settings = AuthSettings()
-    keys = load_key_material(settings)
-    if "PHONE_ENCRYPTION_KEYS" in keys.generated or "PHONE_LOOKUP_KEY" in keys.generated:
-        _refuse_generated(keys.generated)
-
-    async def run() -> dict[str, int]:
-        engine, database = _database(settings)
-        try:
-            report = await rehash_phones(database, keys.phones, batch_size=batch_size)
-        finally:
-            await engine.dispose()
-        return dataclasses.asdict(report)
-
-    typer.echo(json.dumps(asyncio.run(run())))
+    report = _run(lambda deps: rehash_phones(deps, batch_size=batch_size), needs_phone_keys=True)
+    typer.echo(json.dumps(dataclasses.asdict(report)))
 
 
 if __name__ == "__main__":

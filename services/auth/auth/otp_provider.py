@@ -52,7 +52,8 @@ class ProviderRejectedError(ProviderError):
 
 
 class VerificationNotFoundError(ProviderError):
-    """Twilio 20404 on a check: expired, approved, cancelled or unknown at the provider."""
+    """Twilio 20404 on a check or a fetch: expired, approved, cancelled or unknown at the
+    provider."""
 
 
 class MaxChecksReachedError(ProviderError):
@@ -71,8 +72,15 @@ class OtpProvider(Protocol):
     async def start(self, phone_e164: str, *, client_ip: str | None) -> str:
         """Sends a code; returns the provider's verification id."""
 
-    async def check(self, *, verification_id: str, phone_e164: str, code: str) -> bool:
+    async def check(self, *, verification_id: str, code: str) -> bool:
         """True if the code is correct, False if it is wrong; raises on any failure."""
+
+    async def status(self, verification_id: str) -> str:
+        """Where a verification stands (``pending``, ``approved``, ``canceled``, ``expired``,
+        ``max_attempts_reached``): asked after a check that got no answer. Raises
+        ``VerificationNotFoundError`` when the provider no longer has it (Twilio forgets
+        approved, cancelled and expired verifications) and ``ProviderUnavailableError`` when it
+        cannot say."""
 
     async def cancel(self, verification_id: str) -> None:
         """Invalidates a verification so its code can no longer be used."""

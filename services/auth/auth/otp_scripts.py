@@ -24,7 +24,7 @@ local function commit(key, tat)
 end
 """
 
-# KEYS: ip, day, cooldown, streak, budget
+# KEYS: ip, day, cooldown, streak, budget, lock (the phone's verification lock: no SMS while set)
 # ARGV: ip_emission_ms, ip_burst, day_cap, streak_window_ms, budget_emission_ms, budget_burst,
 #       cooldown_ms...
 BEGIN_SEND = (
@@ -33,6 +33,8 @@ BEGIN_SEND = (
 local ip_wait, ip_tat = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 if ip_wait > 0 then return {'rate_limited', ip_wait} end
 commit(KEYS[1], ip_tat)
+local locked = redis.call('PTTL', KEYS[6])
+if locked > 0 then return {'locked', locked} end
 local day = tonumber(redis.call('GET', KEYS[2]) or '0')
 if day >= tonumber(ARGV[3]) then
   local ttl = redis.call('PTTL', KEYS[2])
@@ -181,5 +183,11 @@ MARK_SPENT = """
 if redis.call('HGET', KEYS[1], 'st') == 'approved' then
   redis.call('HSET', KEYS[1], 'st', 'spent')
 end
+return 1
+"""
+
+# KEYS: challenge; ARGV: digest of the code whose check got no answer (kept on a live challenge)
+NOTE_UNANSWERED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'uc', ARGV[1]) end
 return 1
 """

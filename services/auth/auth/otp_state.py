@@ -2,7 +2,7 @@
 
 Keys (all under ``<REDIS_KEY_PREFIX>:auth:``)::
 
-    otp:ch:<challenge id>          hash: st, exp (ms), att, ph, vs, pe, pk
+    otp:ch:<challenge id>          hash: st, exp (ms), att, ph, vs, pe, pk, uc (see handlers)
     otp:phone:<hash>:current       live challenge id of the phone (resend reuses it)
     otp:phone:<hash>:cooldown      resend cooldown (TTL)        :streak  sends in a row
     otp:phone:<hash>:day           sends in 24 h                :fails   wrong codes (window)
@@ -24,7 +24,6 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from common.redis_client import KeySpace
@@ -35,57 +34,11 @@ from redis.exceptions import RedisError
 
 from auth import otp_scripts
 from auth.errors import DependencyUnavailableError
+from auth.otp_outcomes import Decision, LiveChallenge, OtpLimits, VerifyAttempt
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class OtpLimits:
-    max_attempts: int
-    ttl_seconds: int
-    resend_cooldowns_seconds: list[int]
-    send_streak_window_seconds: int
-    daily_cap_per_phone: int
-    phone_failure_threshold: int
-    phone_failure_window_seconds: int
-    phone_lock_seconds: int
-    ip_start_per_hour: int
-    ip_start_burst: int
-    ip_verify_per_hour: int
-    ip_verify_burst: int
-    sms_budget_per_hour: int
-    sms_budget_burst: int
-    refresh_per_ip_per_hour: int
-    refresh_ip_burst: int
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: str
-    wait_seconds: float = 0.0
-    remaining: int = 0
-
-
-@dataclass(frozen=True)
-class LiveChallenge:
-    challenge_id: str
-    status: str
-    remaining_ms: int
-    attempts: int
-
-
-@dataclass(frozen=True)
-class VerifyAttempt:
-    outcome: str
-    wait_seconds: float = 0.0
-    attempts: int = 0
-    phone_hash: str = ""
-    verification_id: str = ""
-    phone_ciphertext: str = ""
-    phone_key_id: str = ""
-    remaining_ms: int = 0
 
 
 def _hour_ms(per_hour: int) -> int:
@@ -148,6 +101,7 @@ class OtpState:
             self.phone_key(phone_hash, "cooldown"),
             self.phone_key(phone_hash, "streak"),
             self._k("rl", "sms-budget"),
+            self.phone_key(phone_hash, "lock"),
         ]
         args: list[int] = [
             _hour_ms(lim.ip_start_per_hour),
@@ -274,6 +228,17 @@ class OtpState:
         key = self.challenge_key(challenge_id)
         status = await self._run("challenge_status", lambda: self._client.hget(key, "st"))
         return _text(status) if status is not None else None
+
+    async def note_unanswered_check(self, challenge_id: str, code_digest: str) -> None:
+        """Remembers (on the challenge, for its lifetime) the code of a check that got no answer:
+        the provider may have approved it."""
+        keys = [self.challenge_key(challenge_id)]
+        await self._eval("note_unanswered", otp_scripts.NOTE_UNANSWERED, keys, [code_digest])
+
+    async def unanswered_check(self, challenge_id: str) -> str | None:
+        key = self.challenge_key(challenge_id)
+        digest = await self._run("unanswered_check", lambda: self._client.hget(key, "uc"))
+        return _text(digest) if digest is not None else None
 
     async def mark_spent(self, challenge_id: str) -> None:
         keys = [self.challenge_key(challenge_id)]

@@ -18,12 +18,9 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
-from common.database import Database
-from sqlalchemy import bindparam, select, update
-
 from auth import repository as repo
-from auth.phone_crypto import EncryptedPhone, PhoneCipher, PhoneKeyError
-from auth.tables import users
+from auth.deps import Deps
+from auth.phone_crypto import EncryptedPhone, PhoneKeyError
 
 logger = logging.getLogger(__name__)
 
@@ -36,42 +33,19 @@ class RehashReport:
     unreadable: int
 
 
-_BATCH = (
-    select(
-        users.c.id,
-        users.c.public_id,
-        users.c.phone_hash,
-        users.c.phone_ciphertext,
-        users.c.phone_key_id,
-    )
-    .where(users.c.id > bindparam("after"))
-    .order_by(users.c.id)
-    .limit(bindparam("limit"))
-)
-_HOLDERS = select(users.c.phone_hash, users.c.public_id).where(
-    users.c.phone_hash.in_(bindparam("hashes", expanding=True))
-)
-_REHASH = (
-    update(users)
-    .where(users.c.id == bindparam("row_id"), users.c.phone_hash == bindparam("old_hash"))
-    .values(phone_hash=bindparam("new_hash"))
-)
-
-
-async def rehash_phones(
-    database: Database, phones: PhoneCipher, *, batch_size: int = 500
-) -> RehashReport:
+async def rehash_phones(deps: Deps, *, batch_size: int = 500) -> RehashReport:
+    phones = deps.phones
     scanned = rehashed = conflicts = unreadable = 0
     after = 0
     while True:
-        async with database.engine.begin() as conn:
-            await repo.lock_phone_registrations(conn)
-            rows = (await conn.execute(_BATCH, {"after": after, "limit": batch_size})).all()
+        async with deps.uow() as tx:
+            await repo.lock_phone_registrations(tx)
+            rows = await repo.phones_after(tx, after, batch_size)
             if not rows:
                 break
             after = rows[-1].id
             scanned += len(rows)
-            moves = []
+            moves: list[tuple[repo.StoredPhone, bytes]] = []
             for row in rows:
                 try:
                     phone = phones.decrypt(EncryptedPhone(row.phone_key_id, row.phone_ciphertext))
@@ -87,9 +61,8 @@ async def rehash_phones(
                     moves.append((row, current))
             if not moves:
                 continue
-            held = await conn.execute(_HOLDERS, {"hashes": [new for _, new in moves]})
-            holders = {bytes(h.phone_hash): h.public_id for h in held}
-            params = []
+            holders = await repo.phone_hash_holders(tx, [new for _, new in moves])
+            done: list[tuple[int, bytes, bytes]] = []
             for row, new in moves:
                 if new in holders:
                     conflicts += 1
@@ -99,10 +72,10 @@ async def rehash_phones(
                     )
                     continue
                 holders[new] = row.public_id
-                params.append({"row_id": row.id, "old_hash": row.phone_hash, "new_hash": new})
-            if params:
-                await conn.execute(_REHASH, params)
-                rehashed += len(params)
+                done.append((row.id, row.phone_hash, new))
+            if done:
+                await repo.rehash(tx, done)
+                rehashed += len(done)
     report = RehashReport(
         scanned=scanned, rehashed=rehashed, conflicts=conflicts, unreadable=unreadable
     )

@@ -8,19 +8,19 @@ statement (data-modifying CTEs).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common.direct_sql import DirectPool, compile_statement
+from common.direct_sql import compile_statement
 from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.tables import login_sessions, refresh_tokens, users
 
-Executor = AsyncConnection | AsyncSession
+Executor = AsyncConnection | AsyncSession  # a unit of work's ``tx`` (or a test's connection)
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,12 @@ class NewSession:
     session_expires_at: datetime
     token_expires_at: datetime
 
+    def params(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
-_OPEN_SESSION_DIRECT = compile_statement(_OPEN_SESSION)
+
+# :data:`_OPEN_SESSION` compiled once for the direct pool (``deps.uow.direct``: autocommit)
+OPEN_SESSION_DIRECT = compile_statement(_OPEN_SESSION)
 
 
 async def open_session_for_phone(db: Executor, new: NewSession) -> UserRow | None:
@@ -131,9 +135,8 @@ async def open_session_for_phone(db: Executor, new: NewSession) -> UserRow | Non
     return _user(row) if row is not None else None
 
 
-async def open_session_direct(pool: DirectPool, new: NewSession) -> UserRow | None:
-    """:func:`open_session_for_phone` on its own, in autocommit, on the direct pool (hot path)."""
-    row = await pool.fetchrow(_OPEN_SESSION_DIRECT, new.__dict__)
+def user_from_record(row: Mapping[str, Any] | None) -> UserRow | None:
+    """The answer of :data:`OPEN_SESSION_DIRECT` (an asyncpg record) as a :class:`UserRow`."""
     if row is None:
         return None
     return UserRow(id=row["id"], public_id=row["public_id"], role=row["role"], status=row["status"])
@@ -387,3 +390,55 @@ async def revoke_sessions(
         .returning(login_sessions.c.id)
     )
     return len(result.all())
+
+
+# ---- phone lookup-key backfill (auth.phone_rehash)
+@dataclass(frozen=True)
+class StoredPhone:
+    id: int
+    public_id: uuid.UUID
+    phone_hash: bytes
+    phone_ciphertext: bytes
+    phone_key_id: str
+
+
+_PHONES_AFTER = (
+    select(
+        users.c.id,
+        users.c.public_id,
+        users.c.phone_hash,
+        users.c.phone_ciphertext,
+        users.c.phone_key_id,
+    )
+    .where(users.c.id > bindparam("after"))
+    .order_by(users.c.id)
+    .limit(bindparam("limit"))
+)
+_HOLDERS = select(users.c.phone_hash, users.c.public_id).where(
+    users.c.phone_hash.in_(bindparam("hashes", expanding=True))
+)
+_REHASH = (
+    update(users)
+    .where(users.c.id == bindparam("row_id"), users.c.phone_hash == bindparam("old_hash"))
+    .values(phone_hash=bindparam("new_hash"))
+)
+
+
+async def phones_after(db: Executor, after: int, limit: int) -> list[StoredPhone]:
+    rows = await db.execute(_PHONES_AFTER, {"after": after, "limit": limit})
+    return [
+        StoredPhone(r.id, r.public_id, bytes(r.phone_hash), r.phone_ciphertext, r.phone_key_id)
+        for r in rows
+    ]
+
+
+async def phone_hash_holders(db: Executor, hashes: Sequence[bytes]) -> dict[bytes, uuid.UUID]:
+    """Which user holds each of ``hashes`` (absent: nobody)."""
+    rows = await db.execute(_HOLDERS, {"hashes": list(hashes)})
+    return {bytes(r.phone_hash): r.public_id for r in rows}
+
+
+async def rehash(db: Executor, moves: Sequence[tuple[int, bytes, bytes]]) -> None:
+    """Rewrites each ``(row id, old hash, new hash)``; a row whose hash moved meanwhile stays."""
+    params = [{"row_id": i, "old_hash": old, "new_hash": new} for i, old, new in moves]
+    await db.execute(_REHASH, params)

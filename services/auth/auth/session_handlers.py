@@ -1,6 +1,6 @@
 """Login sessions: opening one after a verified code, refresh-token rotation, logout.
 
-Refresh rotation (reference/auth.md §6a, pitfalls 13-15):
+Refresh rotation (docs/auth.md §3; pitfalls 13-15 in §4):
 
 - the presented token's session row is locked (``FOR UPDATE``) for the whole decision, so
   rotation, grace answers and revocation of one session are serialised;
@@ -21,18 +21,16 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
-from common.direct_sql import DirectSqlError
 from common.jwt_verification import VerifiedToken
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import repository as repo
-from auth.bootstrap import AuthDeps
 from auth.contracts import UserRegisteredV1
+from auth.deps import Deps
 from auth.errors import (
     AccountDisabledError,
     DependencyUnavailableError,
@@ -70,17 +68,8 @@ class LogoutScope(StrEnum):
     OTHERS = "others"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _unavailable(exc: Exception) -> DependencyUnavailableError:
-    logger.warning("database unavailable", extra={"error": type(exc).__name__})
-    return DependencyUnavailableError("Sign-in is temporarily unavailable.", retry_after=5)
-
-
 def _signed_in(
-    deps: AuthDeps,
+    deps: Deps,
     *,
     user_id: uuid.UUID,
     role: str,
@@ -107,11 +96,11 @@ def _signed_in(
 
 
 async def open_session(
-    deps: AuthDeps, *, phone_hash: bytes, encrypted_phone: EncryptedPhone, phone_masked: str
+    deps: Deps, *, phone_hash: bytes, encrypted_phone: EncryptedPhone, phone_masked: str
 ) -> SignedIn:
     """Signs in the owner of a verified phone, registering them on first sign-in."""
     settings = deps.settings
-    now = _now()
+    now = deps.clock()
     session_id = uuid.uuid4()
     refresh_token = deps.refresh_codec.new_token()
     new = repo.NewSession(
@@ -122,33 +111,30 @@ async def open_session(
         session_expires_at=now + timedelta(seconds=settings.session_max_lifetime_seconds),
         token_expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
-    try:
-        # One statement, atomic on its own: autocommit on the direct pool (no BEGIN/COMMIT
-        # round trips, none of the engine's per-execution work).
-        user = await repo.open_session_direct(deps.direct, new)
-        if user is None:
-            async with deps.database.sessions.begin() as session:
-                if deps.phones.lookup_key_rotating:
-                    await _adopt_previous_phone_hash(deps, session, encrypted_phone, phone_hash)
-                created = await repo.insert_user(
-                    session,
-                    public_id=uuid.uuid4(),
-                    role="driver",
-                    phone_hash=phone_hash,
-                    phone_ciphertext=encrypted_phone.ciphertext,
-                    phone_key_id=encrypted_phone.key_id,
+    # One statement, atomic on its own: autocommit on the direct pool (no BEGIN/COMMIT round
+    # trips, none of the engine's per-execution work).
+    user = repo.user_from_record(await deps.uow.direct(repo.OPEN_SESSION_DIRECT, new.params()))
+    if user is None:
+        async with deps.uow() as tx:
+            if deps.phones.lookup_key_rotating:
+                await _adopt_previous_phone_hash(deps, tx, encrypted_phone, phone_hash)
+            created = await repo.insert_user(
+                tx,
+                public_id=uuid.uuid4(),
+                role="driver",
+                phone_hash=phone_hash,
+                phone_ciphertext=encrypted_phone.ciphertext,
+                phone_key_id=encrypted_phone.key_id,
+            )
+            if created is not None:
+                await deps.outbox.add(
+                    tx,
+                    UserRegisteredV1(
+                        user_id=created.public_id, role=created.role, registered_at=now
+                    ),
                 )
-                if created is not None:
-                    await deps.outbox.add(
-                        session,
-                        UserRegisteredV1(
-                            user_id=created.public_id, role=created.role, registered_at=now
-                        ),
-                    )
-                    logger.info("user registered", extra={"user_id": str(created.public_id)})
-                user = await repo.open_session_for_phone(session, new)
-    except (SQLAlchemyError, DirectSqlError, OSError) as exc:
-        raise _unavailable(exc) from None
+                logger.info("user registered", extra={"user_id": str(created.public_id)})
+            user = await repo.open_session_for_phone(tx, new)
     if user is None:
         raise DependencyUnavailableError("Sign-in could not be completed.", retry_after=1)
     if user.status != "active":
@@ -164,13 +150,13 @@ async def open_session(
 
 
 async def _adopt_previous_phone_hash(
-    deps: AuthDeps, session: AsyncSession, encrypted_phone: EncryptedPhone, phone_hash: bytes
+    deps: Deps, tx: AsyncSession, encrypted_phone: EncryptedPhone, phone_hash: bytes
 ) -> None:
     """During a lookup-key rotation: the user stored under a previous key's hash of this phone
     moves to ``phone_hash``, so the insert that follows finds it instead of a second account."""
-    await repo.lock_phone_registrations(session)
+    await repo.lock_phone_registrations(tx)
     previous = deps.phones.previous_lookup_hashes(deps.phones.decrypt(encrypted_phone))
-    adopted = await repo.adopt_phone_hash(session, previous, phone_hash)
+    adopted = await repo.adopt_phone_hash(tx, previous, phone_hash)
     if adopted is not None:
         logger.info("phone lookup hash upgraded", extra={"user_id": str(adopted.public_id)})
 
@@ -181,7 +167,7 @@ class _Outcome(StrEnum):
     REUSED = "reused"
 
 
-async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> SignedIn:
+async def refresh(deps: Deps, *, refresh_token: str, client_ip: str) -> SignedIn:
     settings = deps.settings
     wait = await deps.otp.hit_ip_limit(
         client_ip, "refresh", settings.refresh_per_ip_per_hour, settings.refresh_ip_burst
@@ -191,52 +177,47 @@ async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> Sign
     if not deps.refresh_codec.is_well_formed(refresh_token):
         raise RefreshTokenInvalidError("The refresh token is not valid.")
     codec = deps.refresh_codec
-    now = _now()
+    now = deps.clock()
     child_token = codec.child_of(refresh_token)
     digests = codec.digests(refresh_token)
-    try:
-        async with deps.database.engine.begin() as conn:
-            token = await repo.lock_token(conn, digests)
-            if token is None:
-                raise RefreshTokenInvalidError("The refresh token is not valid.")
-            if token.session_revoked_at is not None:
-                raise RefreshSessionRevokedError("This session was signed out.")
-            if token.session_expires_at <= now:
+    async with deps.uow() as tx:
+        token = await repo.lock_token(tx, digests)
+        if token is None:
+            raise RefreshTokenInvalidError("The refresh token is not valid.")
+        if token.session_revoked_at is not None:
+            raise RefreshSessionRevokedError("This session was signed out.")
+        if token.session_expires_at <= now:
+            raise SessionExpiredError("This session has expired. Please sign in again.")
+        if token.user_status != "active":
+            raise AccountDisabledError("This account is disabled. Please contact support.")
+        if token.token_hash != digests[0]:  # stored under a previous pepper
+            await repo.set_token_hash(tx, token.id, digests[0])
+        if token.rotated_at is None:
+            if token.expires_at <= now:
                 raise SessionExpiredError("This session has expired. Please sign in again.")
-            if token.user_status != "active":
-                raise AccountDisabledError("This account is disabled. Please contact support.")
-            if token.token_hash != digests[0]:  # stored under a previous pepper
-                await repo.set_token_hash(conn, token.id, digests[0])
-            if token.rotated_at is None:
-                if token.expires_at <= now:
-                    raise SessionExpiredError("This session has expired. Please sign in again.")
-                await repo.rotate(
-                    conn,
-                    token=token,
-                    child_hash=codec.digest(child_token),
-                    now=now,
-                    child_expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
-                )
-                outcome = _Outcome.ROTATED
+            await repo.rotate(
+                tx,
+                token=token,
+                child_hash=codec.digest(child_token),
+                now=now,
+                child_expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+            )
+            outcome = _Outcome.ROTATED
+        else:
+            child = await repo.child_of(tx, token.id)
+            in_grace = now - token.rotated_at <= timedelta(seconds=settings.refresh_grace_seconds)
+            if child is not None and child.rotated_at is None and in_grace:
+                # the child issued then (under the pepper current at that rotation)
+                issued = codec.issued_child(refresh_token, child.token_hash)
+                if issued is None:
+                    raise RefreshTokenInvalidError("The refresh token is not valid.")
+                child_token = issued
+                outcome = _Outcome.GRACE
             else:
-                child = await repo.child_of(conn, token.id)
-                in_grace = now - token.rotated_at <= timedelta(
-                    seconds=settings.refresh_grace_seconds
+                await repo.revoke_sessions(
+                    tx, [token.session_id], reason="refresh_token_reused", now=now
                 )
-                if child is not None and child.rotated_at is None and in_grace:
-                    # the child issued then (under the pepper current at that rotation)
-                    issued = codec.issued_child(refresh_token, child.token_hash)
-                    if issued is None:
-                        raise RefreshTokenInvalidError("The refresh token is not valid.")
-                    child_token = issued
-                    outcome = _Outcome.GRACE
-                else:
-                    await repo.revoke_sessions(
-                        conn, [token.session_id], reason="refresh_token_reused", now=now
-                    )
-                    outcome = _Outcome.REUSED
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unavailable(exc) from None
+                outcome = _Outcome.REUSED
 
     if outcome is _Outcome.REUSED:
         logger.warning(
@@ -259,7 +240,7 @@ async def refresh(deps: AuthDeps, *, refresh_token: str, client_ip: str) -> Sign
     )
 
 
-async def _deny_sessions(deps: AuthDeps, session_ids: list[uuid.UUID], *, strict: bool) -> None:
+async def _deny_sessions(deps: Deps, session_ids: list[uuid.UUID], *, strict: bool) -> None:
     """Adds the sids to the shared denylist; ``strict`` turns a Redis failure into a 503."""
     try:
         await deps.revocations.revoke(
@@ -275,33 +256,35 @@ async def _deny_sessions(deps: AuthDeps, session_ids: list[uuid.UUID], *, strict
         )
 
 
-async def logout(deps: AuthDeps, *, user: VerifiedToken, scope: LogoutScope) -> int:
+async def logout(deps: Deps, *, user: VerifiedToken, scope: LogoutScope) -> int:
     """Revokes sessions; the denylist is written first, so a 204 means tokens stop working."""
     current = uuid.UUID(hex=user.session_id)
-    try:
-        async with deps.database.engine.begin() as conn:
-            if scope is LogoutScope.LOCAL:
-                targets = [current]
-            else:
-                targets = await repo.active_session_ids(conn, user.user_id)
-                if scope is LogoutScope.OTHERS:
-                    targets = [sid for sid in targets if sid != current]
-            await _deny_sessions(deps, targets, strict=True)
-            revoked = await repo.revoke_sessions(
-                conn, targets, reason=f"logout_{scope.value}", now=_now()
-            )
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unavailable(exc) from None
+    async with deps.uow() as tx:
+        if scope is LogoutScope.LOCAL:
+            targets = [current]
+        else:
+            targets = await repo.active_session_ids(tx, user.user_id)
+            if scope is LogoutScope.OTHERS:
+                targets = [sid for sid in targets if sid != current]
+        await _deny_sessions(deps, targets, strict=True)
+        revoked = await repo.revoke_sessions(
+            tx, targets, reason=f"logout_{scope.value}", now=deps.clock()
+        )
     logger.info("logout", extra={"scope": scope.value, "sessions_revoked": revoked})
     return revoked
 
 
-async def revoke_user_sessions(deps: AuthDeps, *, user_id: uuid.UUID, reason: str) -> int:
-    """Admin: ends every session of a user (ASVS 7.4.5)."""
-    try:
-        async with deps.database.engine.begin() as conn:
-            targets = await repo.active_session_ids(conn, user_id)
-            await _deny_sessions(deps, targets, strict=True)
-            return await repo.revoke_sessions(conn, targets, reason=reason, now=_now())
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unavailable(exc) from None
+async def revoke_user_sessions(deps: Deps, *, user_id: uuid.UUID, reason: str) -> int:
+    """Admin and operator: ends every session of a user (ASVS 7.4.5)."""
+    async with deps.uow() as tx:
+        return await revoke_sessions_in(deps, tx, user_id=user_id, reason=reason)
+
+
+async def revoke_sessions_in(
+    deps: Deps, tx: AsyncSession, *, user_id: uuid.UUID, reason: str
+) -> int:
+    """Ends every session of a user in the caller's transaction; the denylist is written
+    first (a Redis failure is a 503 and nothing is revoked)."""
+    targets = await repo.active_session_ids(tx, user_id)
+    await _deny_sessions(deps, targets, strict=True)
+    return await repo.revoke_sessions(tx, targets, reason=reason, now=deps.clock())

@@ -14,7 +14,7 @@ Secrets and keys:
 - ``REFRESH_TOKEN_PEPPERS_PREVIOUS`` / ``PHONE_LOOKUP_KEYS_PREVIOUS``: JSON lists of earlier
   values of those two, still accepted for lookups while a rotation is under way (a row found
   through one is rewritten under the current value). Held to the same rules as the current
-  values. Rotation steps: README, "Rotating the refresh-token pepper and the phone lookup key".
+  values. Rotation steps: services/auth/README.md, "Rotating the refresh-token pepper…".
 
 In ``local``/``test`` missing keys are generated at startup (per process); in ``staging``/
 ``prod`` every one of them must be configured and strong, or the service refuses to start.

@@ -61,13 +61,13 @@ def _status_and_code(exc: TwilioException) -> tuple[int | None, int | None]:
 
 
 def classify(exc: TwilioException, operation: str) -> ProviderError:
-    """Maps a Twilio error answer to our typed outcome (reference/auth.md §2.2)."""
+    """Maps a Twilio error answer to our typed outcome (docs/auth.md §1)."""
     status, code = _status_and_code(exc)
     message = str(getattr(exc, "msg", "") or getattr(exc, "detail", "") or "")
     if code in _AUTH_FAILED or (code is None and status in (401, 403)):
         return ProviderMisconfiguredError("credentials rejected", provider_code=code)
     if code == 20404:
-        if operation in ("check", "cancel"):
+        if operation in ("check", "fetch", "cancel"):
             return VerificationNotFoundError("verification not found", provider_code=code)
         return ProviderMisconfiguredError("Verify service not found", provider_code=code)
     if code == 60200:
@@ -148,7 +148,7 @@ class TwilioVerifyProvider:
         )
         return verification_sid
 
-    async def check(self, *, verification_id: str, phone_e164: str, code: str) -> bool:
+    async def check(self, *, verification_id: str, code: str) -> bool:
         instance = await self._call(
             "check",
             lambda: self._service.verification_checks.create_async(
@@ -168,6 +168,12 @@ class TwilioVerifyProvider:
         if status == "max_attempts_reached":
             raise MaxChecksReachedError("max check attempts reached")
         raise VerificationNotFoundError(f"verification is {status}")
+
+    async def status(self, verification_id: str) -> str:
+        instance = await self._call(
+            "fetch", lambda: self._service.verifications(verification_id).fetch_async()
+        )
+        return str(instance.status)
 
     async def cancel(self, verification_id: str) -> None:
         try:

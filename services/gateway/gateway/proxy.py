@@ -36,7 +36,7 @@ from gateway.problems import (
 )
 from gateway.proxy_metrics import ProxyMetrics
 from gateway.rate_limit import RateLimitResult
-from gateway.routes import RouteTable
+from gateway.routes import Route, RouteTable
 from gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class GatewayProxy:
 
         if method == "OPTIONS" and incoming.origin is not None and incoming.preflight_method:
             return await self._preflight(send, incoming, extra), "-"
-        if self.read_only and method not in _SAFE_METHODS and route.route_class != "webhooks":
+        if self.read_only and method not in _SAFE_METHODS and not _writes_in_read_only(route):
             raise ReadOnlyMode(
                 "The platform is in emergency read-only mode; only reads are served.",
                 retry_after=60,
@@ -180,6 +180,13 @@ class GatewayProxy:
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return 204
+
+
+def _writes_in_read_only(route: Route) -> bool:
+    """Webhooks (the provider retries otherwise) and the login-session writes (refresh, logout:
+    without them every user is signed out within one access-token lifetime) pass read-only
+    mode; see the gateway README."""
+    return route.route_class == "webhooks" or route.read_only_writes
 
 
 def _rate_limited(verdict: RateLimitResult) -> AppError:

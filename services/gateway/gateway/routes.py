@@ -21,6 +21,7 @@ class Route:
     route_class: str
     public: bool
     admin: bool
+    read_only_writes: bool = False
 
     @property
     def forwards_unauthenticated(self) -> bool:
@@ -48,6 +49,7 @@ class RouteTable:
                 route_class=spec.route_class,
                 public=spec.public and not admin,
                 admin=admin,
+                read_only_writes=spec.read_only_writes,
             )
             self.routes.append(route)
             any_method, per_method = self._by_prefix.get(spec.prefix, (None, {}))

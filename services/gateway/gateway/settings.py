@@ -27,6 +27,8 @@ class RouteSpec(BaseModel):
     one without ``methods``. ``upstream="admin"`` is the admin rewrite: the segment after the
     prefix names the service and ``/v1/admin/<service>/<rest>`` goes to that service's
     ``/v1/admin/<rest>``; admin routes always require role ``admin``.
+    ``read_only_writes``: its writes still pass in emergency read-only mode (they change only
+    login-session state: token refresh and logout; see the gateway README).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -36,6 +38,7 @@ class RouteSpec(BaseModel):
     route_class: RouteClass = "default"
     public: bool = False
     methods: tuple[str, ...] | None = None
+    read_only_writes: bool = False
 
     @field_validator("prefix")
     @classmethod
@@ -55,7 +58,14 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DEFAULT_ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(prefix="/v1/auth", upstream="auth", route_class="auth"),
     RouteSpec(prefix="/v1/auth/otp", upstream="auth", route_class="otp", public=True),
-    RouteSpec(prefix="/v1/auth/token/refresh", upstream="auth", route_class="auth", public=True),
+    RouteSpec(
+        prefix="/v1/auth/token/refresh",
+        upstream="auth",
+        route_class="auth",
+        public=True,
+        read_only_writes=True,
+    ),
+    RouteSpec(prefix="/v1/auth/logout", upstream="auth", route_class="auth", read_only_writes=True),
     RouteSpec(prefix="/v1/auth/jwks.json", upstream="auth", public=True, methods=("GET", "HEAD")),
     RouteSpec(prefix="/v1/account", upstream="auth"),
     RouteSpec(prefix="/v1/chargers", upstream="sessions"),

@@ -38,11 +38,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def get_calls(request: web.Request) -> web.Response:
-    calls = provider_of(request).calls
+    provider = provider_of(request)
+    calls = provider.calls
     endpoint = request.query.get("endpoint")
     if endpoint:
         return json_response({"endpoint": endpoint, "count": calls.get(endpoint, 0)})
-    return json_response({"calls": dict(calls), "total": sum(calls.values())})
+    return json_response(
+        {"calls": dict(calls), "total": sum(calls.values()), "in_flight": provider.in_flight}
+    )
 
 
 async def get_requests(request: web.Request) -> web.Response:

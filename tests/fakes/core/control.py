@@ -85,6 +85,10 @@ class FakeControl:
             return int((await self._admin("GET", "calls"))["total"])
         return int((await self._admin("GET", "calls", query={"endpoint": endpoint}))["count"])
 
+    async def in_flight(self) -> int:
+        """Provider calls the fake is serving right now (a hung call until it ends)."""
+        return int((await self._admin("GET", "calls"))["in_flight"])
+
     async def call_counts(self) -> dict[str, int]:
         counts: dict[str, int] = (await self._admin("GET", "calls"))["calls"]
         return counts

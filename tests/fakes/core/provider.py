@@ -70,6 +70,7 @@ class FakeProvider:
     def __init__(self) -> None:
         self.faults = FaultBook()
         self.calls: Counter[str] = Counter()
+        self.in_flight = 0  # provider calls being served right now (a reset does not end them)
         self.request_log: list[dict[str, Any]] = []
         self.clock = FakeClock()
         self.pauses = Pauses()
@@ -115,10 +116,13 @@ class FakeProvider:
         self.endpoint_names.add(name)
 
         async def serve(request: web.Request) -> web.StreamResponse:
+            self.in_flight += 1
             try:
                 return await serve_call(request)
             except FakeReset:
                 return json_response({"error": "the fake was reset during this call"}, 503)
+            finally:
+                self.in_flight -= 1
 
         async def serve_call(request: web.Request) -> web.StreamResponse:
             pairs = list(request.query.items())

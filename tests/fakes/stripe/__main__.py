@@ -12,7 +12,10 @@ from tests.fakes.stripe.config import StripeFakeConfig
 
 def main() -> None:
     defaults = StripeFakeConfig()
-    parser = base_parser("Fake Stripe (v1 transfers, PaymentIntents, events) for local runs", 8011)
+    parser = base_parser(
+        "Fake Stripe (v1 transfers, PaymentIntents, customers, Connect, events) for local runs",
+        8011,
+    )
     parser.add_argument("--api-key", default=defaults.api_key)
     parser.add_argument("--webhook-secret", default=defaults.webhook_secret)
     parser.add_argument("--webhook-url", default=None, help="where events are POSTed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -14,8 +15,10 @@ from tests.fakes.core.admin import admin_error, new_app, read_json
 from tests.fakes.core.faults import FaultRule
 from tests.fakes.core.provider import Call, FakeProvider, Handler, json_response
 from tests.fakes.stripe import params as p
+from tests.fakes.stripe.accounts import AccountsFake
 from tests.fakes.stripe.balance import Balance
 from tests.fakes.stripe.config import StripeFakeConfig
+from tests.fakes.stripe.customers import CustomersFake
 from tests.fakes.stripe.errors import StripeApiError, error_body
 from tests.fakes.stripe.events import EventsFake
 from tests.fakes.stripe.idempotency import IdempotencyStore
@@ -59,9 +62,17 @@ class FakeStripe(FakeProvider):
         self.balance = Balance(self.config.currency)
         self.events = EventsFake(self.config, self.clock, self.tasks)
         self.idempotency = IdempotencyStore(self.clock, self.config.idempotency_ttl_seconds)
-        self.transfers = TransfersFake(balance=self.balance, events=self.events, clock=self.clock)
+        self.accounts = AccountsFake(events=self.events, clock=self.clock)
+        self.customers = CustomersFake(events=self.events, clock=self.clock)
+        self.transfers = TransfersFake(
+            balance=self.balance, events=self.events, clock=self.clock, accounts=self.accounts
+        )
         self.intents = PaymentIntentsFake(
-            balance=self.balance, events=self.events, clock=self.clock, faults=self.faults
+            balance=self.balance,
+            events=self.events,
+            clock=self.clock,
+            faults=self.faults,
+            customers=self.customers,
         )
         self.reset_state()
 
@@ -102,7 +113,12 @@ class FakeStripe(FakeProvider):
             scope = self._scope(call)
             if self.idempotency.lookup(scope, key) is None:
                 self.idempotency.claim(
-                    scope, key, self._endpoint_id(call), p.canonical(call.pairs), call.request_id
+                    scope,
+                    key,
+                    self._endpoint_id(call),
+                    tuple(call.pairs),
+                    call.request_id,
+                    strict=self.config.strict_replays,
                 )
                 self.idempotency.store(scope, key, response)
         return response
@@ -127,15 +143,22 @@ class FakeStripe(FakeProvider):
         self.idempotency.reset()
         self.transfers.reset()
         self.intents.reset()
+        self.accounts.reset()
+        self.customers.reset()
 
     def state_json(self) -> dict[str, Any]:
         return {
             "transfers": list(self.transfers.transfers.values()),
+            "transfer_reversals": list(self.transfers.reversals.values()),
             "payment_intents": list(self.intents.intents.values()),
+            "customers": list(self.customers.customers.values()),
+            "payment_methods": list(self.customers.payment_methods.values()),
+            "accounts": list(self.accounts.accounts.values()),
             "events": list(self.events.events.values()),
             "webhook_deliveries": [d.to_json() for d in self.events.deliveries],
             "balance": self.balance.resource(),
             "idempotency_keys": self.idempotency.admin_json(),
+            "idempotency_mismatches": self.idempotency.mismatches,
         }
 
     def config_json(self) -> dict[str, Any]:
@@ -173,9 +196,16 @@ class FakeStripe(FakeProvider):
             request = call.request
             key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
             scope = self._scope(call)
+            call.record["body_sha256"] = hashlib.sha256(await request.read()).hexdigest()
+            call.record["stripe_version"] = request.headers.get("Stripe-Version")
             if key:
                 claimed = self.idempotency.claim(
-                    scope, key, self._endpoint_id(call), p.canonical(call.pairs), call.request_id
+                    scope,
+                    key,
+                    self._endpoint_id(call),
+                    tuple(call.pairs),
+                    call.request_id,
+                    strict=self.config.strict_replays,
                 )
                 if isinstance(claimed, web.Response):
                     return claimed
@@ -201,20 +231,49 @@ class FakeStripe(FakeProvider):
 
     def routes(self) -> list[web.RouteDef]:
         t, i, e = self.transfers, self.intents, self.events
+        a, c = self.accounts, self.customers
 
         def by_id(fn: Callable[[str], dict[str, Any]], name: str = "id") -> Operation:
             return lambda call, _: fn(call.request.match_info[name])
 
+        def scoped(call: Call) -> str | None:
+            return call.request.headers.get("Stripe-Account")
+
+        reversals = "/v1/transfers/{id}/reversals"
+        methods = "/v1/payment_methods/{id}"
         table: list[tuple[str, str, str, Operation]] = [
             ("POST", "/v1/transfers", "transfers.create", t.create),
             ("GET", "/v1/transfers", "transfers.list", lambda _, q: t.list_transfers(q)),
             ("GET", "/v1/transfers/{id}", "transfers.retrieve", by_id(t.retrieve)),
+            ("POST", reversals, "transfers.reversals.create", t.create_reversal),
+            ("GET", reversals, "transfers.reversals.list", t.list_reversals),
+            ("GET", reversals + "/{reversal}", "transfers.reversals.retrieve", t.retrieve_reversal),
             ("POST", "/v1/payment_intents", "payment_intents.create", i.create),
             ("GET", "/v1/payment_intents/{id}", "payment_intents.retrieve", by_id(i.retrieve)),
+            ("POST", "/v1/customers", "customers.create", c.create_customer),
+            ("GET", "/v1/customers/{id}", "customers.retrieve", by_id(c.retrieve_customer)),
+            ("POST", "/v1/customers/{id}", "customers.update", c.update_customer),
+            (
+                "GET",
+                "/v1/customers/{id}/payment_methods",
+                "customers.payment_methods.list",
+                c.list_methods,
+            ),
+            ("GET", methods, "payment_methods.retrieve", by_id(c.retrieve_method)),
+            ("POST", methods + "/attach", "payment_methods.attach", c.attach),
+            ("POST", methods + "/detach", "payment_methods.detach", c.detach),
+            ("POST", "/v1/accounts", "accounts.create", a.create),
+            ("GET", "/v1/accounts/{id}", "accounts.retrieve", by_id(a.retrieve)),
+            ("POST", "/v1/account_links", "account_links.create", a.create_link),
             ("GET", "/v1/balance", "balance.retrieve", lambda _, __: self.balance.resource()),
             ("GET", "/v1/account", "accounts.retrieve_current", lambda _, __: self.account()),
-            ("GET", "/v1/events", "events.list", lambda _, q: e.list_events(q)),
-            ("GET", "/v1/events/{id}", "events.retrieve", by_id(e.retrieve)),
+            ("GET", "/v1/events", "events.list", lambda call, q: e.list_events(q, scoped(call))),
+            (
+                "GET",
+                "/v1/events/{id}",
+                "events.retrieve",
+                lambda call, _: e.retrieve(call.request.match_info["id"], scoped(call)),
+            ),
         ]
         return [
             web.route(method, path, self.endpoint(endpoint, self._op(operation)))
@@ -245,7 +304,10 @@ class FakeStripe(FakeProvider):
             obj = body.get("object") or {}
             if not isinstance(obj, dict):
                 return admin_error(400, "object must be a JSON object (the event's data.object)")
-            event = self.events.build(str(body["type"]), obj)
+            account = body.get("account")
+            event = self.events.build(
+                str(body["type"]), obj, account=None if account is None else str(account)
+            )
         else:
             return admin_error(400, "give either event_id (resend) or type + object (new event)")
         secrets_ = body.get("secrets") or [body.get("secret") or self.config.webhook_secret]
@@ -263,10 +325,39 @@ class FakeStripe(FakeProvider):
             deliveries.append(delivery.to_json())
         return json_response({"event": event, "deliveries": deliveries}, status=201)
 
+    async def admin_seed_account(self, request: web.Request) -> web.Response:
+        body = await read_json(request)
+        account_id = body.get("id")
+        if account_id is not None and not str(account_id).startswith("acct_"):
+            return admin_error(400, "an account id starts with acct_")
+        account = self.accounts.seed(
+            None if account_id is None else str(account_id), ready=bool(body.get("ready", True))
+        )
+        return json_response(account, status=201)
+
+    async def admin_update_account(self, request: web.Request) -> web.Response:
+        changes = await read_json(request)
+        try:
+            account = self.accounts.update(request.match_info["id"], changes)
+        except StripeApiError as exc:
+            return admin_error(exc.status, str(exc))
+        return json_response(account)
+
+    async def onboarding(self, request: web.Request) -> web.Response:
+        """The hosted onboarding page an account link opens: finishing it is one visit."""
+        try:
+            target = self.accounts.visit_link(request.match_info["token"])
+        except StripeApiError as exc:
+            return admin_error(exc.status, str(exc))
+        raise web.HTTPFound(target)
+
     def admin_routes(self) -> list[web.RouteDef]:
         return [
             web.post("/__admin/balance", self.admin_balance),
             web.post("/__admin/webhooks/send", self.admin_send_webhook),
+            web.post("/__admin/accounts", self.admin_seed_account),
+            web.post("/__admin/accounts/{id}/update", self.admin_update_account),
+            web.get("/connect/onboarding/{token}", self.onboarding),
         ]
 
 

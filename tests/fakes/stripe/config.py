@@ -24,6 +24,10 @@ class StripeFakeConfig:
     initial_available: int = DEFAULT_AVAILABLE
     initial_pending: int = 0
     idempotency_ttl_seconds: float = 24 * 3600.0
+    # A replayed key must carry the same parameters in the same order (the same encoded body),
+    # stricter than Stripe's own comparison (the same parameters, any order): a retry that
+    # re-encodes its parameters differently is caught here, never only in production.
+    strict_replays: bool = True
 
     def update(self, data: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 import stripe
 
-from tests.fakes.core.control import FakeControl
+from tests.fakes.core.control import AdminError, FakeControl
 from tests.fakes.stripe.config import StripeFakeConfig
 
 
@@ -61,6 +61,39 @@ class StripeControl(FakeControl):
             match=match or {},
         )
 
+    async def hang(
+        self, endpoint: str = "*", *, seconds: float = 30.0, times: int | None = None
+    ) -> dict[str, Any]:
+        """Hold every call of ``endpoint`` (``times=None``: until reset) ``seconds`` before it
+        executes (a Stripe that accepts connections and answers nothing)."""
+        return await self.add_latency(endpoint, seconds=seconds, times=times)
+
+    # ---- connected accounts
+    async def create_account(
+        self, account_id: str | None = None, *, ready: bool = True
+    ) -> dict[str, Any]:
+        """Seed an Express account (``ready``: onboarded, transfers active, payouts enabled)."""
+        body: dict[str, Any] = {"ready": ready}
+        if account_id is not None:
+            body["id"] = account_id
+        account: dict[str, Any] = await self._admin("POST", "accounts", body)
+        return account
+
+    async def update_account(self, account_id: str, **changes: Any) -> dict[str, Any]:
+        """Change ``payouts_enabled`` / ``charges_enabled`` / ``details_submitted`` / a capability
+        status / ``currently_due``; emits ``account.updated`` when something changed."""
+        account: dict[str, Any] = await self._admin(
+            "POST", f"accounts/{account_id}/update", changes
+        )
+        return account
+
+    async def visit_onboarding(self, link_url: str) -> str:
+        """Open an account link as the driver's browser would; returns where it redirects."""
+        async with self._session.get(link_url, allow_redirects=False) as resp:
+            if resp.status != 302:
+                raise AdminError(f"GET {link_url} -> {resp.status}: {await resp.text()}")
+            return resp.headers["Location"]
+
     # ---- state
     async def set_balance(
         self,
@@ -76,6 +109,26 @@ class StripeControl(FakeControl):
     async def transfers(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = (await self.state())["transfers"]
         return rows
+
+    async def transfer_reversals(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = (await self.state())["transfer_reversals"]
+        return rows
+
+    async def customers(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = (await self.state())["customers"]
+        return rows
+
+    async def accounts(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = (await self.state())["accounts"]
+        return rows
+
+    async def idempotency_mismatches(self) -> int:
+        """Replays the fake refused with 400 idempotency_error since the reset."""
+        return int((await self.state())["idempotency_mismatches"])
+
+    async def charges(self) -> list[dict[str, Any]]:
+        """The PaymentIntents that actually took money (``succeeded``)."""
+        return [i for i in await self.payment_intents() if i["status"] == "succeeded"]
 
     async def payment_intents(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = (await self.state())["payment_intents"]
@@ -100,11 +153,13 @@ class StripeControl(FakeControl):
         timestamp: int | None = None,
         age_seconds: float | None = None,
         times: int = 1,
+        account: str | None = None,
     ) -> dict[str, Any]:
         """Build an event (``type`` + ``object``) or resend ``event_id``, POST it signed.
 
         ``secrets`` signs with several secrets (one ``v1`` each); ``age_seconds`` / ``timestamp``
-        make the signature stale; ``times`` sends the same event repeatedly. Returns
+        make the signature stale; ``times`` sends the same event repeatedly; ``account`` makes it
+        a connected account's event (Connect). Returns
         ``{"event": ..., "deliveries": [{"status", "response_body", "error", "signature"...}]}``.
         """
         spec: dict[str, Any] = {"times": times}
@@ -116,6 +171,7 @@ class StripeControl(FakeControl):
             ("secrets", secrets),
             ("timestamp", timestamp),
             ("age_seconds", age_seconds),
+            ("account", account),
         ):
             if value is not None:
                 spec[name] = value

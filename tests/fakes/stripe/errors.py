@@ -84,3 +84,10 @@ def no_such(kind: str, ident: str, param: str = "id") -> StripeApiError:
     return StripeApiError(
         404, f"No such {kind}: '{ident}'", code="resource_missing", param=param, stored=False
     )
+
+
+def no_such_param(kind: str, ident: str, *, param: str) -> StripeApiError:
+    """A parameter naming an object that does not exist (400, never stored)."""
+    return StripeApiError(
+        400, f"No such {kind}: '{ident}'", code="resource_missing", param=param, stored=False
+    )

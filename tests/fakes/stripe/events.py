@@ -81,6 +81,8 @@ class EventsFake:
         *,
         request_id: str | None = None,
         idempotency_key: str | None = None,
+        account: str | None = None,
+        previous_attributes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         event: dict[str, Any] = {
             "id": p.new_id("evt"),
@@ -93,14 +95,32 @@ class EventsFake:
             "request": {"id": request_id, "idempotency_key": idempotency_key},
             "type": type,
         }
+        if account is not None:
+            event["account"] = account
+        if previous_attributes is not None:
+            event["data"]["previous_attributes"] = json.loads(json.dumps(previous_attributes))
         self.events[event["id"]] = event
         return event
 
     def emit(
-        self, type: str, obj: dict[str, Any], *, request_id: str, idempotency_key: str | None
+        self,
+        type: str,
+        obj: dict[str, Any],
+        *,
+        request_id: str | None,
+        idempotency_key: str | None,
+        account: str | None = None,
+        previous_attributes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """An event caused by an API call; delivered in the background when configured."""
-        event = self.build(type, obj, request_id=request_id, idempotency_key=idempotency_key)
+        event = self.build(
+            type,
+            obj,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+            account=account,
+            previous_attributes=previous_attributes,
+        )
         if self.config.webhook_url and self.config.deliver_events:
             self.tasks.spawn(self.send(event, url=self.config.webhook_url))
         return event
@@ -136,18 +156,22 @@ class EventsFake:
         return delivery
 
     # ---- API
-    def retrieve(self, event_id: str) -> dict[str, Any]:
+    def retrieve(self, event_id: str, account: str | None = None) -> dict[str, Any]:
         event = self.events.get(event_id)
-        if event is None:
+        if event is None or event.get("account") != account:
             raise no_such("event", event_id)
         return event
 
-    def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
+    def list_events(self, params: dict[str, Any], account: str | None = None) -> dict[str, Any]:
+        """The events of one account: the platform's, or a connected account's (its
+        ``Stripe-Account`` header), as Stripe lists them."""
         types = params.get("types") or ([params["type"]] if params.get("type") else None)
         bounds = p.created_filter(params)
         success = params.get("delivery_success")
         rows = []
         for event in reversed(self.events.values()):
+            if event.get("account") != account:
+                continue
             if types and not any(_type_matches(event["type"], t) for t in types):
                 continue
             if not p.created_matches(event["created"], bounds):

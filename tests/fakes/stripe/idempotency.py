@@ -7,7 +7,9 @@
   parameter-validation failures and 429s are not.
 - Same key, same endpoint and parameters: the stored answer, byte-identical, with
   ``Idempotent-Replayed: true`` and ``Original-Request: req_...``.
-- Same key with other parameters or another endpoint: 400 ``idempotency_error``.
+- Same key with other parameters or another endpoint: 400 ``idempotency_error``. With
+  ``strict_replays`` (the default) "the same parameters" means the same ones in the same order,
+  i.e. the same encoded body; ``strict_replays=False`` compares them as a set, as Stripe does.
 - Same key while the first request is still executing: 409 ``idempotency_key_in_use``.
 """
 
@@ -43,9 +45,12 @@ class IdempotencyStore:
         self.clock = clock
         self.ttl_seconds = ttl_seconds
         self.entries: dict[tuple[str, str], StoredResult] = {}
+        # Replays refused with idempotency_error (other parameters or another endpoint).
+        self.mismatches = 0
 
     def reset(self) -> None:
         self.entries.clear()
+        self.mismatches = 0
 
     def lookup(self, scope: str, key: str) -> StoredResult | None:
         entry = self.entries.get((scope, key))
@@ -61,6 +66,8 @@ class IdempotencyStore:
         endpoint: str,
         params: tuple[tuple[str, str], ...],
         request_id: str,
+        *,
+        strict: bool = True,
     ) -> StoredResult | web.Response:
         """A new in-flight entry, or the answer this key gets instead of executing."""
         if len(key) > KEY_MAX:
@@ -84,6 +91,7 @@ class IdempotencyStore:
                 stored=False,
             )
         if entry.endpoint != endpoint:
+            self.mismatches += 1
             raise StripeApiError(
                 400,
                 "Keys for idempotent requests can only be used for the same endpoint they were"
@@ -92,7 +100,9 @@ class IdempotencyStore:
                 type="idempotency_error",
                 stored=False,
             )
-        if entry.params != params:
+        same = entry.params == params if strict else sorted(entry.params) == sorted(params)
+        if not same:
+            self.mismatches += 1
             raise StripeApiError(
                 400,
                 "Keys for idempotent requests can only be used with the same parameters they were"

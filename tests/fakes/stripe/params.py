@@ -48,11 +48,6 @@ def decode(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return decoded
 
 
-def canonical(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """The parameters as compared for idempotency (order-insensitive)."""
-    return tuple(sorted(pairs))
-
-
 def amount(params: dict[str, Any], name: str = "amount") -> int:
     raw = params.get(name)
     if raw in (None, ""):

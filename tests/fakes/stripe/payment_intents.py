@@ -2,10 +2,12 @@
 
 ``confirm=true`` with a ``payment_method`` charges at once: ``succeeded`` (the amount lands in
 the pending balance), or a decline answered 402 ``card_error`` with ``decline_code`` while the
-intent is kept as ``requires_payment_method`` with ``last_payment_error``. Declines come from a
-``card_decline`` fault (``code`` = decline_code) or Stripe's test payment methods
-(``pm_card_chargeDeclined``, ``pm_card_chargeDeclinedInsufficientFunds``,
-``pm_card_chargeDeclinedExpiredCard``, ``pm_card_authenticationRequired``).
+intent is kept as ``requires_payment_method`` with ``last_payment_error``. A ``customer`` must
+exist and the payment method must be attached to it (or be one of Stripe's test tokens, see
+:mod:`tests.fakes.stripe.customers`). Declines come from a ``card_decline`` fault (``code`` =
+decline_code) or from the test tokens (``pm_card_chargeDeclined``,
+``pm_card_chargeDeclinedInsufficientFunds``, ``pm_card_chargeDeclinedExpiredCard``,
+``pm_card_authenticationRequired``) and the payment methods attached from them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tests.fakes.core.provider import Call
 from tests.fakes.core.runtime import FakeClock
 from tests.fakes.stripe import params as p
 from tests.fakes.stripe.balance import Balance
+from tests.fakes.stripe.customers import CustomersFake
 from tests.fakes.stripe.errors import StripeApiError, error_body, invalid, missing, no_such
 from tests.fakes.stripe.events import EventsFake
 
@@ -33,18 +36,19 @@ DECLINES = {
         "Your card was declined. This transaction requires authentication.",
     ),
 }
-TEST_METHODS = {
-    "pm_card_chargeDeclined": "generic_decline",
-    "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
-    "pm_card_chargeDeclinedExpiredCard": "expired_card",
-    "pm_card_authenticationRequired": "authentication_required",
-}
 
 
 class PaymentIntentsFake:
     def __init__(
-        self, *, balance: Balance, events: EventsFake, clock: FakeClock, faults: FaultBook
+        self,
+        *,
+        balance: Balance,
+        events: EventsFake,
+        clock: FakeClock,
+        faults: FaultBook,
+        customers: CustomersFake,
     ) -> None:
+        self.customers = customers
         self.balance = balance
         self.events = events
         self.clock = clock
@@ -81,8 +85,13 @@ class PaymentIntentsFake:
             )
         if confirm and not method:
             raise missing("payment_method")
-        if customer is not None and not str(customer).startswith("cus_"):
-            raise no_such("customer", str(customer), param="customer")
+        decline = None
+        if method:
+            decline = self.customers.chargeable(
+                str(method), None if customer is None else str(customer)
+            )
+        elif customer is not None:
+            self.customers.require(str(customer))
         intent_id = p.new_id("pi")
         intent: dict[str, Any] = {
             "id": intent_id,
@@ -109,18 +118,24 @@ class PaymentIntentsFake:
         self.intents[intent_id] = intent
         self._emit(call, "payment_intent.created", intent)
         if confirm:
-            self._confirm(call, intent, params)
+            self._confirm(call, intent, params, decline)
         return intent
 
-    def _decline_code(self, params: dict[str, Any]) -> str | None:
+    def _decline_code(self, params: dict[str, Any], method_decline: str | None) -> str | None:
         flat = {k: v for k, v in params.items() if isinstance(v, str)}
         rule = self.faults.take_outcome("card_decline", "payment_intents.create", flat)
         if rule is not None:
             return str(rule.code or "generic_decline")
-        return TEST_METHODS.get(str(params.get("payment_method")))
+        return method_decline
 
-    def _confirm(self, call: Call, intent: dict[str, Any], params: dict[str, Any]) -> None:
-        decline = self._decline_code(params)
+    def _confirm(
+        self,
+        call: Call,
+        intent: dict[str, Any],
+        params: dict[str, Any],
+        method_decline: str | None,
+    ) -> None:
+        decline = self._decline_code(params, method_decline)
         charge_id = p.new_id("ch")
         intent["latest_charge"] = charge_id
         if decline is None:

@@ -39,7 +39,8 @@ logged (the access log is off); tests read them from the admin API.
 Admin API (JSON; shared by both fakes unless marked Twilio):
 
 - ``GET /healthz`` liveness.
-- ``GET /__admin/calls[?endpoint=E]`` call counters since the last reset.
+- ``GET /__admin/calls[?endpoint=E]`` call counters since the last reset (and ``in_flight``:
+  calls being served right now).
 - ``GET /__admin/requests[?endpoint=E]`` the calls received (params, status, faults applied).
 - ``POST /__admin/faults`` one rule or ``{"rules": [...]}``; a rule is ``{"kind", "endpoint"
   ("*" = all), "times" (null = until reset), "status", "code", "message", "seconds", "match"}``

@@ -17,8 +17,9 @@ from common.jwt_verification import JwtVerifier
 from cryptography.hazmat.primitives import serialization
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import AuthClient, problem, sign_in
+from tests.support.auth_service import AuthClient, sign_in
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.problem_json import problem
 
 
 def _b64(data: bytes) -> str:

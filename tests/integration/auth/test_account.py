@@ -9,18 +9,13 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, end_cooldown, running, sign_in
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 
 async def _outbox(auth: AuthClient, message_type: str, user_id: str) -> list[dict[str, Any]]:
-    async with auth.deps.database.engine.connect() as conn:
+    async with auth.sql.connect() as conn:
         rows = (
             await conn.execute(
                 text("SELECT body FROM auth.outbox WHERE message_type = :t"), {"t": message_type}
@@ -35,8 +30,7 @@ async def test_first_sign_in_registers_once_and_publishes_user_registered(
 ) -> None:
     phone = random_phone()
     first = await sign_in(auth, fake_twilio, phone)
-    ph = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+    await end_cooldown(auth, phone)
     second = await sign_in(auth, fake_twilio, phone)
     assert first["user"]["id"] == second["user"]["id"]
     events = await _outbox(auth, "user.registered.v1", first["user"]["id"])
@@ -51,7 +45,7 @@ async def test_phone_is_encrypted_at_rest_with_a_key_id(
 ) -> None:
     phone = random_phone()
     tokens = await sign_in(auth, fake_twilio, phone)
-    async with auth.deps.database.engine.connect() as conn:
+    async with auth.sql.connect() as conn:
         row = (
             await conn.execute(
                 text(

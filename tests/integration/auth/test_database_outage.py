@@ -10,14 +10,10 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    end_cooldown,
-    problem,
-    random_phone,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, end_cooldown, sign_in
 from tests.support.isolation import PG_ADMIN_DSN, RunInfra
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 # Waits (up to 5 s) until each backend has exited, so no statement can race the termination.
 TERMINATE = """

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    SettingsFactory,
-    problem,
-    random_ip,
-    random_phone,
-    running,
-)
+from tests.support.auth_service import SettingsFactory, running
+from tests.support.problem_json import problem
+from tests.support.samples import random_ip, random_phone
 
 
 async def test_cooldown_attempts_and_ip_limits_survive_a_restart(

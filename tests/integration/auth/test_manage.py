@@ -10,14 +10,9 @@ import sys
 from typing import Any
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
 from tests.support.isolation import RunInfra
+from tests.support.samples import random_phone
 
 
 async def _manage(infra: RunInfra, secrets: dict[str, str], *args: str) -> tuple[int, str]:

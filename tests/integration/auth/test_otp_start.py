@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    assert_retry_after,
-    problem,
-    random_phone,
-    running,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, end_cooldown, running
+from tests.support.problem_json import assert_retry_after, problem
+from tests.support.samples import random_phone
 
 
 async def test_send_answers_202_with_the_challenge(
@@ -198,8 +193,7 @@ async def test_resend_reuses_the_challenge_and_grows_the_cooldown(
 ) -> None:
     phone = random_phone()
     first = (await auth.start(phone)).json()
-    ph = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+    await end_cooldown(auth, phone)
     second = (await auth.start(phone)).json()
     assert second["challenge_id"] == first["challenge_id"]
     assert second["resend_available_in"] == 60

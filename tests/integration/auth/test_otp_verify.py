@@ -6,15 +6,9 @@ import asyncio
 from typing import Any
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    assert_retry_after,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, end_cooldown, running, sign_in
+from tests.support.problem_json import assert_retry_after, problem
+from tests.support.samples import random_phone
 
 
 async def _started(auth: AuthClient, fake_twilio: TwilioControl) -> tuple[str, str, str]:
@@ -104,7 +98,7 @@ async def test_twilio_max_checks_is_429_max_attempts(
 
 async def test_expired_challenge_is_410(auth: AuthClient, fake_twilio: TwilioControl) -> None:
     _, challenge, code = await _started(auth, fake_twilio)
-    await auth.deps.otp._client.hset(auth.deps.otp.challenge_key(challenge), "exp", 0)
+    await auth.redis.hset(auth.otp_state.challenge_key(challenge), "exp", 0)
     body = problem(await auth.verify(challenge, code), 410, "otp_expired")
     assert body["challenge_id"] == challenge
     assert await fake_twilio.calls("verification_checks.create") == 0
@@ -115,9 +109,8 @@ async def test_twilio_20404_near_our_expiry_is_410(
 ) -> None:
     _, challenge, code = await _started(auth, fake_twilio)
     # Our challenge has 3 s left; Twilio already forgot the verification.
-    otp = auth.deps.otp
-    now_ms = int((await otp._client.time())[0]) * 1000
-    await otp._client.hset(otp.challenge_key(challenge), "exp", now_ms + 3000)
+    now_ms = int((await auth.redis.time())[0]) * 1000
+    await auth.redis.hset(auth.otp_state.challenge_key(challenge), "exp", now_ms + 3000)
     await fake_twilio.advance_clock(601)
     problem(await auth.verify(challenge, code), 410, "otp_expired")
 
@@ -128,7 +121,7 @@ async def test_twilio_20404_for_a_live_challenge_is_503_and_refunded(
     _, challenge, code = await _started(auth, fake_twilio)
     await fake_twilio.advance_clock(601)  # Twilio's clock runs ahead of ours: it lost the code
     problem(await auth.verify(challenge, code), 503, "service_misconfigured")
-    attempts = await auth.deps.otp._client.hget(auth.deps.otp.challenge_key(challenge), "att")
+    attempts = await auth.redis.hget(auth.otp_state.challenge_key(challenge), "att")
     assert int(attempts) == 0
 
 
@@ -163,12 +156,15 @@ async def test_failures_across_challenges_lock_the_phone(
         resp = await auth.verify(challenge, _wrong(code))
         problem(resp, 429, "verification_locked")
         assert assert_retry_after(resp) > 3000
-        # A new code (resend) does not lift the lock, even with the right code.
-        ph = auth.deps.phones.lookup_hash(phone).hex()
-        await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
-        new = (await auth.start(phone)).json()["challenge_id"]
-        fresh = await fake_twilio.last_code_for(phone)
-        problem(await auth.verify(new, fresh), 429, "verification_locked")
+        # The right code does not lift the lock, and no new code is sent while it holds: the
+        # start answers the lock's 429 without an SMS (it could only fail the same way).
+        problem(await auth.verify(challenge, code), 429, "verification_locked")
+        await end_cooldown(auth, phone)
+        sends = await fake_twilio.calls("verifications.create")
+        resp = await auth.start(phone)
+        problem(resp, 429, "verification_locked")
+        assert assert_retry_after(resp) > 3000
+        assert await fake_twilio.calls("verifications.create") == sends
 
 
 async def test_per_ip_verify_limit_is_429_rate_limited(
@@ -206,7 +202,7 @@ async def test_twilio_timeout_on_check_is_503_and_not_counted(
         _, challenge, code = await _started(auth, fake_twilio)
         await fake_twilio.add_latency("verification_checks.create", seconds=3)
         problem(await auth.verify(challenge, code), 503, "otp_provider_unavailable")
-        attempts = await auth.deps.otp._client.hget(auth.deps.otp.challenge_key(challenge), "att")
+        attempts = await auth.redis.hget(auth.otp_state.challenge_key(challenge), "att")
         assert int(attempts) == 0
 
 
@@ -243,8 +239,7 @@ async def test_disabled_account_is_403_only_after_a_correct_code(
     )
     assert resp.status_code == 200, resp.text
     assert resp.json()["sessions_revoked"] == 1
-    ph = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+    await end_cooldown(auth, phone)
     challenge = (await auth.start(phone)).json()["challenge_id"]
     code = await fake_twilio.last_code_for(phone)
     problem(await auth.verify(challenge, _wrong(code)), 401, "otp_invalid")

@@ -12,14 +12,9 @@ from auth.phone_crypto import generate_key_material
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, end_cooldown, running, sign_in
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 
 async def _refresh(auth: AuthClient, token: str) -> Any:
@@ -27,7 +22,7 @@ async def _refresh(auth: AuthClient, token: str) -> Any:
 
 
 async def _sql(auth: AuthClient, query: str, **params: Any) -> Any:
-    async with auth.deps.database.engine.begin() as conn:
+    async with auth.sql.begin() as conn:
         result = await conn.execute(text(query), params)
         return result.all() if result.returns_rows else result.rowcount
 
@@ -194,8 +189,7 @@ async def _three_sessions(auth: AuthClient, fake_twilio: TwilioControl) -> list[
     sessions = []
     for _ in range(3):
         sessions.append(await sign_in(auth, fake_twilio, phone))
-        ph = auth.deps.phones.lookup_hash(phone).hex()
-        await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+        await end_cooldown(auth, phone)
     assert len({s["session_id"] for s in sessions}) == 3
     assert len({s["user"]["id"] for s in sessions}) == 1
     return sessions

@@ -15,14 +15,9 @@ from auth.session_handlers import open_session
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, end_cooldown, running, sign_in
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 
 def _secret() -> str:
@@ -30,7 +25,7 @@ def _secret() -> str:
 
 
 async def _sql(auth: AuthClient, query: str, **params: Any) -> Any:
-    async with auth.deps.database.engine.begin() as conn:
+    async with auth.sql.begin() as conn:
         result = await conn.execute(text(query), params)
         return result.all() if result.returns_rows else result.rowcount
 
@@ -41,8 +36,7 @@ async def _refresh(auth: AuthClient, token: str) -> Any:
 
 async def _sign_in_again(auth: AuthClient, fake_twilio: TwilioControl, phone: str) -> Any:
     """Signs ``phone`` in again, past its resend cooldown."""
-    ph = auth.deps.phones.lookup_hash(phone).hex()
-    await auth.deps.otp._client.delete(auth.deps.otp.phone_key(ph, "cooldown"))
+    await end_cooldown(auth, phone)
     return await sign_in(auth, fake_twilio, phone)
 
 
@@ -97,12 +91,12 @@ async def test_the_rehash_command_moves_users_who_did_not_sign_in(
     async with running(
         auth_settings(phone_lookup_key=new, phone_lookup_keys_previous=[old])
     ) as auth:
-        report = await rehash_phones(auth.deps.database, auth.deps.phones, batch_size=2)
+        report = await rehash_phones(auth.deps, batch_size=2)
         assert report.rehashed >= 3 and report.conflicts == 0
         for phone in phones:
             users = await _users_of(auth, phone, old, new)
             assert [bytes(u.phone_hash) for u in users] == [_lookup_hash(new, phone)]
-        again = await rehash_phones(auth.deps.database, auth.deps.phones)
+        again = await rehash_phones(auth.deps)
         assert again.rehashed == 0
 
     async with running(auth_settings(phone_lookup_key=new)) as auth:
@@ -110,7 +104,7 @@ async def test_the_rehash_command_moves_users_who_did_not_sign_in(
             assert (await sign_in(auth, fake_twilio, phone))["user"]["id"] == user_id
 
     async with running(auth_settings()) as auth:  # the run's other users back on its own key
-        await rehash_phones(auth.deps.database, auth.deps.phones)
+        await rehash_phones(auth.deps)
 
 
 async def _open_sessions_at_once(apps: list[AuthClient], phone: str) -> list[Any]:

@@ -12,20 +12,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from auth.session_purge import PurgeConfig, PurgeMetrics, SessionPurger, purge_batch
-from common.database import Database, make_engine, make_session_factory
+from auth.jobs import SESSION_PURGE
+from auth.session_purge import PurgeConfig, PurgeRound, purge_batch, purge_dead_sessions
+from common.database import make_engine, make_session_factory
+from common.periodic import PeriodicJob, run_periodic_jobs
+from common.uow import UnitOfWork, UnitOfWorkFactory
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    problem,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.polling import eventually
+from tests.support.problem_json import problem
+from tests.support.samples import random_phone
 
 RETENTION = timedelta(days=30)
 
@@ -37,12 +37,13 @@ async def auth(auth_settings: SettingsFactory) -> AsyncIterator[AuthClient]:
         yield client
 
 
-def _purger(auth: AuthClient, *, batch_size: int = 200, interval: float = 3600) -> SessionPurger:
-    return SessionPurger(auth.deps.database, PurgeConfig(RETENTION, interval, batch_size))
+async def _purge_once(auth: AuthClient, *, batch_size: int = 200) -> PurgeRound:
+    """One round of the purge on the service's unit of work."""
+    return await purge_dead_sessions(auth.deps.uow, PurgeConfig(RETENTION, 3600, batch_size))
 
 
 async def _sql(auth: AuthClient, query: str, **params: Any) -> Any:
-    async with auth.deps.database.engine.begin() as conn:
+    async with auth.sql.begin() as conn:
         result = await conn.execute(text(query), params)
         return result.all() if result.returns_rows else result.rowcount
 
@@ -80,7 +81,7 @@ async def _seed_dead_sessions(auth: AuthClient, sessions: int, chain: int) -> se
     await auth.make_user(phone, "driver")
     phone_hash = auth.deps.phones.lookup_hash(phone)
     ids: set[uuid.UUID] = set()
-    async with auth.deps.database.engine.begin() as conn:
+    async with auth.sql.begin() as conn:
         found = await conn.execute(
             text("SELECT id FROM auth.users WHERE phone_hash = :h"), {"h": phone_hash}
         )
@@ -141,7 +142,7 @@ async def test_long_dead_sessions_go_live_and_recently_dead_ones_stay(
     await auth.post("/v1/auth/logout", {"scope": "local"}, token=revoked_recent["access_token"])
     await _backdate(auth, revoked_recent, "revoked_at", 29)
 
-    done = await _purger(auth).purge_once()
+    done = await _purge_once(auth)
 
     assert done.sessions >= 2 and done.tokens >= 3, done
     assert await _counts(auth, expired_old) == (0, 0)
@@ -170,20 +171,20 @@ async def test_a_reused_token_keeps_its_answer_until_the_retention_ends(
         problem(await _refresh(auth, first["refresh_token"]), 401, "refresh_token_reused")
         await _backdate(auth, first, "revoked_at", 29)
 
-        await _purger(auth).purge_once()
+        await _purge_once(auth)
         problem(await _refresh(auth, first["refresh_token"]), 401, "session_revoked")
         problem(await _refresh(auth, child["refresh_token"]), 401, "session_revoked")
 
         await _backdate(auth, first, "revoked_at", 31)
-        await _purger(auth).purge_once()
+        await _purge_once(auth)
         assert await _counts(auth, first) == (0, 0)
         problem(await _refresh(auth, first["refresh_token"]), 401, "refresh_token_invalid")
 
 
 async def test_a_second_purge_skips_the_batch_a_first_one_holds(auth: AuthClient) -> None:
-    await _purger(auth).purge_once()  # leftovers of other tests
+    await _purge_once(auth)  # leftovers of other tests
     seeded = await _seed_dead_sessions(auth, sessions=20, chain=3)
-    engine = auth.deps.database.engine
+    engine = auth.sql
     async with engine.connect() as first_conn:
         first_tx = await first_conn.begin()
         first = await purge_batch(first_conn, retention=RETENTION, limit=10)
@@ -200,14 +201,13 @@ async def test_a_second_purge_skips_the_batch_a_first_one_holds(auth: AuthClient
 
 
 async def test_two_purges_at_once_delete_every_session_exactly_once(auth: AuthClient) -> None:
-    await _purger(auth).purge_once()  # leftovers of other tests
+    await _purge_once(auth)  # leftovers of other tests
     seeded = await _seed_dead_sessions(auth, sessions=60, chain=3)
     barrier = asyncio.Barrier(2)
 
     async def replica() -> Any:
-        purger = _purger(auth, batch_size=7)
         await barrier.wait()
-        return await purger.purge_once()
+        return await _purge_once(auth, batch_size=7)
 
     one, two = await asyncio.gather(replica(), replica())
     assert one.sessions + two.sessions == 60, (one, two)
@@ -222,11 +222,13 @@ async def test_the_service_purges_in_the_background_and_counts_it(
     settings = auth_settings(session_purge_interval_seconds=1)
     async with running(settings) as auth:
         seeded = await _seed_dead_sessions(auth, sessions=3, chain=2)
-        async with asyncio.timeout(20):
-            while True:
-                if not await _left(auth, seeded):
-                    break
-                await asyncio.sleep(0.1)
+
+        async def all_purged() -> bool:
+            return not await _left(auth, seeded)
+
+        await eventually(
+            all_purged, what="the background purge of 3 sessions", timeout=20, interval=0.1
+        )
         metrics = (await auth.get("/metrics")).text
     counted = [
         float(line.split()[-1])
@@ -234,47 +236,61 @@ async def test_the_service_purges_in_the_background_and_counts_it(
         if line.startswith("auth_session_purge_sessions_total ")
     ]
     assert counted and counted[0] >= 3, metrics
-    assert 'auth_session_purge_rounds_total{outcome="ok"}' in metrics
+    assert f'periodic_job_rounds_total{{job="{SESSION_PURGE}",outcome="ok"}}' in metrics
+
+
+def _purge_job(uow: UnitOfWorkFactory, interval: float) -> PeriodicJob:
+    config = PurgeConfig(RETENTION, interval_seconds=interval, batch_size=200)
+
+    async def purge_round() -> int:
+        return (await purge_dead_sessions(uow, config)).sessions
+
+    return PeriodicJob(SESSION_PURGE, interval, purge_round)
+
+
+def _metrics_app() -> tuple[FastAPI, CollectorRegistry]:
+    app = FastAPI()
+    app.state.metrics_registry = CollectorRegistry()
+    return app, app.state.metrics_registry
 
 
 async def _until(registry: CollectorRegistry, outcome: str, count: int) -> None:
-    """Waits until ``count`` rounds ended with ``outcome``."""
+    """Waits until ``count`` purge rounds ended with ``outcome``."""
 
     def rounds() -> float:
-        value = registry.get_sample_value("auth_session_purge_rounds_total", {"outcome": outcome})
-        return value or 0.0
+        labels = {"job": SESSION_PURGE, "outcome": outcome}
+        return registry.get_sample_value("periodic_job_rounds_total", labels) or 0.0
 
-    async with asyncio.timeout(20):
-        while True:
-            if rounds() >= count:
-                return
-            await asyncio.sleep(0.05)
+    await eventually(lambda: rounds() >= count, what=f"{count} purge rounds {outcome}", timeout=20)
 
 
-async def test_a_failed_round_is_a_warning_and_the_next_round_purges(
+def _failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.getMessage().startswith("periodic job round failed")
+        and getattr(r, "job", None) == SESSION_PURGE
+    ]
+
+
+async def test_a_failed_round_is_logged_and_the_next_round_purges(
     auth: AuthClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     seeded = await _seed_dead_sessions(auth, sessions=3, chain=1)
-    registry = CollectorRegistry()
-    purger = SessionPurger(
-        auth.deps.database,
-        PurgeConfig(RETENTION, interval_seconds=0.1, batch_size=200),
-        PurgeMetrics(registry),
-    )
-    caplog.set_level(logging.WARNING, logger="auth.session_purge")
-    async with auth.deps.database.engine.connect() as blocker:
+    app, registry = _metrics_app()
+    caplog.set_level(logging.WARNING, logger="common.periodic")
+    async with auth.sql.connect() as blocker:
         tx = await blocker.begin()
         await blocker.execute(text("LOCK TABLE auth.login_sessions IN ACCESS EXCLUSIVE MODE"))
-        await purger.start()
-        try:
+        async with run_periodic_jobs(app, [_purge_job(auth.deps.uow, interval=0.1)]):
             await _until(registry, "failed", 1)
             await tx.rollback()
             await _until(registry, "ok", 1)
-        finally:
-            await purger.stop()
     assert await _left(auth, seeded) == 0
-    warnings = [r for r in caplog.records if r.getMessage().startswith("session purge failed")]
-    assert warnings and warnings[0].levelno == logging.WARNING
+    failures = _failures(caplog)
+    assert failures and failures[0].levelno >= logging.WARNING
+    # the lock timeout is an outage of the round, not a programming error
+    assert failures[0].exc_info and "DependencyUnavailable" in repr(failures[0].exc_info[1])
 
 
 async def test_the_loop_survives_postgres_being_unreachable(
@@ -282,18 +298,12 @@ async def test_the_loop_survives_postgres_being_unreachable(
 ) -> None:
     settings = auth_settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:1/nerava")
     engine = make_engine(settings, pool_size=1, max_overflow=0)
-    registry = CollectorRegistry()
-    purger = SessionPurger(
-        Database(engine=engine, sessions=make_session_factory(engine)),
-        PurgeConfig(RETENTION, interval_seconds=0.05, batch_size=200),
-        PurgeMetrics(registry),
-    )
-    caplog.set_level(logging.WARNING, logger="auth.session_purge")
-    await purger.start()
+    app, registry = _metrics_app()
+    caplog.set_level(logging.WARNING, logger="common.periodic")
+    uow = UnitOfWork(make_session_factory(engine))
     try:
-        await _until(registry, "failed", 3)
+        async with run_periodic_jobs(app, [_purge_job(uow, interval=0.05)]):
+            await _until(registry, "failed", 3)
     finally:
-        await purger.stop()
         await engine.dispose()
-    warnings = [r for r in caplog.records if r.getMessage().startswith("session purge failed")]
-    assert len(warnings) >= 3
+    assert len(_failures(caplog)) >= 3

@@ -8,13 +8,8 @@ import pytest
 from auth.twilio_verify import TwilioVerifyProvider
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import (
-    AuthClient,
-    SettingsFactory,
-    random_phone,
-    running,
-    sign_in,
-)
+from tests.support.auth_service import AuthClient, SettingsFactory, running, sign_in
+from tests.support.samples import random_phone
 
 
 async def test_sign_in_me_refresh_logout(auth: AuthClient, fake_twilio: TwilioControl) -> None:
@@ -44,7 +39,7 @@ async def test_startup_logs_the_provider_and_shutdown_closes_the_twilio_client(
     async with running(auth_settings()) as auth:
         provider = auth.deps.provider
         assert isinstance(provider, TwilioVerifyProvider)
-        session = provider._client.http_client.session
-        assert not session.closed
-    assert session.closed
+        assert await provider.start(random_phone(), client_ip=None)  # its HTTP client is open
+    with pytest.raises(RuntimeError, match="Session is closed"):  # aiohttp's, once closed
+        await provider.start(random_phone(), client_ip=None)
     assert "otp provider active: twilio_verify" in caplog.text

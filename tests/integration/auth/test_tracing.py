@@ -6,7 +6,8 @@ from __future__ import annotations
 from opentelemetry.trace import SpanKind
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.auth.conftest import AuthClient, random_phone
+from tests.support.auth_service import AuthClient
+from tests.support.samples import random_phone
 from tests.support.spans import captured_spans
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -19,7 +20,7 @@ async def test_a_verify_is_one_server_span_with_its_calls_under_it(
     phone = random_phone()
     started = await auth.start(phone)
     code = await fake_twilio.last_code_for(phone)
-    headers = {**auth._headers(None, None), "traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"}
+    headers = {**auth.headers(), "traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"}
     body = {"challenge_id": started.json()["challenge_id"], "code": code}
 
     with captured_spans() as spans:

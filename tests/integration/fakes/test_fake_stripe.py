@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,6 +9,7 @@ import pytest
 import stripe
 
 from tests.fakes.stripe.control import StripeControl
+from tests.support.polling import eventually
 
 DEST = "acct_1Driver0000000000000001"
 
@@ -23,9 +23,24 @@ async def http() -> AsyncIterator[stripe.AIOHTTPClient]:
         await client.close_async()
 
 
+@pytest.fixture(autouse=True)
+async def destination(fake_stripe: StripeControl) -> None:
+    """The onboarded connected account the transfers go to."""
+    await fake_stripe.create_account(DEST)
+
+
 @pytest.fixture
 def sc(fake_stripe: StripeControl, http: stripe.AIOHTTPClient) -> stripe.StripeClient:
     return fake_stripe.client(http)
+
+
+@pytest.fixture
+async def customer(sc: stripe.StripeClient) -> str:
+    created = await sc.v1.customers.create_async(
+        {"name": "Merchant 1", "metadata": {"merchant_id": "m1"}},
+        {"idempotency_key": f"customer:{uuid.uuid4()}"},
+    )
+    return str(created.id)
 
 
 def key() -> str:
@@ -280,11 +295,11 @@ async def test_disconnect_is_a_connection_error(
 # ---------------------------------------------------------------- PaymentIntents
 
 
-def charge_params(pm: str = "pm_card_visa") -> dict[str, object]:
+def charge_params(customer: str, pm: str = "pm_card_visa") -> dict[str, object]:
     return {
         "amount": 2500,
         "currency": "usd",
-        "customer": "cus_Merchant000000000000001",
+        "customer": customer,
         "payment_method": pm,
         "confirm": True,
         "off_session": True,
@@ -293,9 +308,11 @@ def charge_params(pm: str = "pm_card_visa") -> dict[str, object]:
 
 
 async def test_off_session_charge_succeeds(
-    sc: stripe.StripeClient, fake_stripe: StripeControl
+    sc: stripe.StripeClient, fake_stripe: StripeControl, customer: str
 ) -> None:
-    intent = await sc.v1.payment_intents.create_async(charge_params(), {"idempotency_key": key()})
+    intent = await sc.v1.payment_intents.create_async(
+        charge_params(customer), {"idempotency_key": key()}
+    )
     assert intent.id.startswith("pi_") and intent.status == "succeeded"
     assert intent.amount_received == 2500 and str(intent.latest_charge).startswith("ch_")
     fetched = await sc.v1.payment_intents.retrieve_async(intent.id)
@@ -305,12 +322,12 @@ async def test_off_session_charge_succeeds(
 
 
 async def test_injected_decline_is_a_card_error_and_replayed(
-    sc: stripe.StripeClient, fake_stripe: StripeControl
+    sc: stripe.StripeClient, fake_stripe: StripeControl, customer: str
 ) -> None:
     await fake_stripe.decline_next("insufficient_funds")
     k = key()
     with pytest.raises(stripe.CardError) as caught:
-        await sc.v1.payment_intents.create_async(charge_params(), {"idempotency_key": k})
+        await sc.v1.payment_intents.create_async(charge_params(customer), {"idempotency_key": k})
     err = caught.value
     assert (err.http_status, err.code) == (402, "card_declined")
     assert err.error is not None and err.error.decline_code == "insufficient_funds"
@@ -321,10 +338,12 @@ async def test_injected_decline_is_a_card_error_and_replayed(
     assert stored.last_payment_error is not None
     assert stored.last_payment_error.decline_code == "insufficient_funds"
     with pytest.raises(stripe.CardError) as again:  # executed: the decline is stored
-        await sc.v1.payment_intents.create_async(charge_params(), {"idempotency_key": k})
+        await sc.v1.payment_intents.create_async(charge_params(customer), {"idempotency_key": k})
     assert again.value.headers["Idempotent-Replayed"] == "true"
     assert len(await fake_stripe.payment_intents()) == 1
-    ok = await sc.v1.payment_intents.create_async(charge_params(), {"idempotency_key": key()})
+    ok = await sc.v1.payment_intents.create_async(
+        charge_params(customer), {"idempotency_key": key()}
+    )
     assert ok.status == "succeeded"
 
 
@@ -336,10 +355,12 @@ async def test_injected_decline_is_a_card_error_and_replayed(
     ],
 )
 async def test_test_payment_methods_decline(
-    sc: stripe.StripeClient, pm: str, code: str, decline: str
+    sc: stripe.StripeClient, customer: str, pm: str, code: str, decline: str
 ) -> None:
     with pytest.raises(stripe.CardError) as caught:
-        await sc.v1.payment_intents.create_async(charge_params(pm), {"idempotency_key": key()})
+        await sc.v1.payment_intents.create_async(
+            charge_params(customer, pm), {"idempotency_key": key()}
+        )
     assert caught.value.code == code
     assert caught.value.error is not None and caught.value.error.decline_code == decline
 
@@ -361,9 +382,9 @@ async def test_intent_validation(sc: stripe.StripeClient) -> None:
 # ---------------------------------------------------------------- events and counters
 
 
-async def test_events_list_and_retrieve(sc: stripe.StripeClient) -> None:
+async def test_events_list_and_retrieve(sc: stripe.StripeClient, customer: str) -> None:
     transfer = await sc.v1.transfers.create_async(transfer_params(), {"idempotency_key": key()})
-    await sc.v1.payment_intents.create_async(charge_params(), {"idempotency_key": key()})
+    await sc.v1.payment_intents.create_async(charge_params(customer), {"idempotency_key": key()})
     created = await sc.v1.events.list_async({"type": "transfer.created"})
     [event] = created.data
     assert event.id.startswith("evt_") and event.data.object["id"] == transfer.id
@@ -394,8 +415,13 @@ async def test_reset_ends_hung_calls_without_effect(fake_stripe: StripeControl) 
         await fake_stripe.add_latency("transfers.create", seconds=60)
         with pytest.raises(stripe.APIConnectionError):
             await client.v1.transfers.create_async(transfer_params(), {"idempotency_key": key()})
+        assert await fake_stripe.in_flight() == 1  # still hung after the client gave up
         await fake_stripe.reset()
-        await asyncio.sleep(0)  # let the released handler run
+
+        async def released() -> bool:
+            return await fake_stripe.in_flight() == 0
+
+        await eventually(released, what="the hung transfers.create to end after the reset")
         assert await fake_stripe.transfers() == []
     finally:
         await http.close_async()

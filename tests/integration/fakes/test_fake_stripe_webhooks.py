@@ -37,6 +37,7 @@ def verify(received_body: bytes, header: str, secret: str) -> stripe.Event:
 async def test_api_events_are_delivered_signed(
     sc: stripe.StripeClient, fake_stripe: StripeControl, receiver: Receiver
 ) -> None:
+    await fake_stripe.create_account(DEST)
     await fake_stripe.configure(webhook_url=receiver.at("/v1/webhooks/stripe"))
     transfer = await sc.v1.transfers.create_async(
         {"amount": 700, "currency": "usd", "destination": DEST, "transfer_group": "g1"},

@@ -1,42 +1,26 @@
-"""Fixtures: recording upstreams on ephemeral ports and a gateway in front of them."""
+"""Fixtures: recording upstreams on ephemeral ports and a gateway in front of them (the pieces
+and the ``Stack`` type are in ``tests/support/gateway_stack.py``)."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.gateway.servers import (
+from tests.support.gateway_stack import (
     RecordingUpstream,
-    Running,
+    Stack,
+    StackFactory,
     gateway_server,
     gateway_settings,
     upstream_server,
 )
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
-
-
-@dataclass
-class Stack:
-    """A running gateway with a recording upstream behind each of the four service names."""
-
-    gateway: Running
-    upstreams: dict[str, RecordingUpstream]
-    keys: TestSigningKeys
-    client: httpx.AsyncClient
-    redis_prefix: str
-
-    def last(self, upstream: str) -> Any:
-        return self.upstreams[upstream].received[-1]
-
-    def calls(self) -> int:
-        return sum(len(u.received) for u in self.upstreams.values())
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +38,6 @@ async def recording_upstreams(
             upstream = RecordingUpstream(name, keys=signing_keys if name == "auth" else None)
             upstreams[name] = await stack.enter_async_context(upstream_server(upstream))
         yield upstreams
-
-
-StackFactory = Callable[..., contextlib.AbstractAsyncContextManager[Stack]]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from gateway.routes import RouteTable
 from gateway.settings import DEFAULT_ROUTES, UPSTREAM_NAMES
 from pydantic_settings import BaseSettings
 
-from tests.integration.gateway.conftest import StackFactory
+from tests.support.gateway_stack import StackFactory
 from tests.support.isolation import RunInfra
 
 # Operations served without a token, by design (prefixes as clients see them).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.gateway.conftest import StackFactory
+from tests.support.gateway_stack import StackFactory
 
 PUBLIC = "/v1/webhooks/stripe"
 SPOOFED = {

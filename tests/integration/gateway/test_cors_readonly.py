@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tests.integration.gateway.conftest import StackFactory
-from tests.integration.gateway.servers import gateway_settings
+from tests.support.gateway_stack import StackFactory, gateway_settings
 from tests.support.isolation import RunInfra
 
 APP = "https://app.nerava.test"
@@ -87,3 +86,24 @@ async def test_read_only_mode_refuses_writes_but_serves_reads_and_webhooks(
         assert resp.status_code == 200
         resp = await stack.client.post("/v1/webhooks/twilio/sms", content=b"Body=DONE")
         assert resp.status_code == 200
+
+
+async def test_read_only_mode_lets_token_refresh_and_logout_through(
+    gateway_stack: StackFactory,
+) -> None:
+    """Refresh and logout change only login-session state: refusing them would sign every user
+    out within one access-token lifetime and leave nobody able to sign out."""
+    async with gateway_stack(emergency_readonly_mode=True) as stack:
+        auth = {"Authorization": f"Bearer {stack.keys.mint()}"}
+        resp = await stack.client.post("/v1/auth/token/refresh", json={"refresh_token": "x"})
+        assert resp.status_code == 200, resp.text
+        assert stack.last("auth").path == "/v1/auth/token/refresh"
+        resp = await stack.client.post("/v1/auth/logout", headers=auth, json={"scope": "local"})
+        assert resp.status_code == 200, resp.text
+        assert stack.last("auth").path == "/v1/auth/logout"
+        # signing in (it may register a user) and every other write stay refused
+        resp = await stack.client.post("/v1/auth/otp/start", json={"phone": "+14155550100"})
+        assert resp.status_code == 503 and resp.json()["code"] == "read_only_mode"
+        resp = await stack.client.put("/v1/account/consent", headers=auth, json={})
+        assert resp.status_code == 503 and resp.json()["code"] == "read_only_mode"
+        assert stack.calls() == 2

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.gateway.conftest import StackFactory
-from tests.integration.gateway.servers import RecordingUpstream
+from tests.support.gateway_stack import RecordingUpstream, StackFactory
 
 
 def _schema(title: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from common.redis_client import KeySpace
 from common.session_revocation import RevokedSessions
 from redis.asyncio import Redis
 
-from tests.integration.gateway.conftest import StackFactory
+from tests.support.gateway_stack import StackFactory
 from tests.support.isolation import RunInfra
 
 PROTECTED = "/v1/auth/me"

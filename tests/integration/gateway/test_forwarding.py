@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.integration.gateway.conftest import StackFactory
-from tests.integration.gateway.servers import pattern_bytes
+from tests.support.gateway_stack import StackFactory, pattern_bytes
 
 PUBLIC = "/v1/webhooks/stripe"  # a public route to payments: no token needed
 

@@ -6,7 +6,7 @@ import uuid
 
 from gateway.settings import DEFAULT_RATE_LIMITS, ClassLimits, LimitSpec
 
-from tests.integration.gateway.conftest import StackFactory
+from tests.support.gateway_stack import StackFactory
 
 OTP = "/v1/auth/otp/start"
 WEBHOOK = "/v1/webhooks/stripe"

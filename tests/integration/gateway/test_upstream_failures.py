@@ -6,7 +6,7 @@ import socket
 
 from gateway.settings import UpstreamTimeouts
 
-from tests.integration.gateway.conftest import StackFactory
+from tests.support.gateway_stack import StackFactory
 
 PUBLIC = "/v1/webhooks/stripe"
 

@@ -15,7 +15,7 @@ import urllib.parse
 import stripe
 from twilio.request_validator import RequestValidator
 
-from tests.integration.gateway.conftest import StackFactory
+from tests.support.gateway_stack import StackFactory
 
 PUBLIC_BASE = "https://api.nerava.test"
 STRIPE_SECRET = "whsec_test_gateway"

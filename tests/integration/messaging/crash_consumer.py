@@ -30,7 +30,9 @@ async def main(url: str, queue: str, limit: int) -> None:
     )
     runtime = ConsumerRuntime(settings, subs.items, deps=None)
     await runtime.start()
-    await asyncio.sleep(60)  # the first delivery ends the process long before
+    # stays up to consume: the first delivery ends the process long before; 60 s is its own
+    # bound, so a process that never gets one exits instead of outliving the test
+    await asyncio.sleep(60)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ from messaging.lifecycle import open_messaging
 from messaging.settings import MessagingSettings
 from messaging.subscriber import Subscriptions
 
-from tests.integration.messaging.conftest import Store
 from tests.integration.messaging.harness import TEST_TIERS
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
+from tests.support.messaging_store import Store
 
 
 class DemoSettings(ServiceSettings, DatabaseSettings, MessagingSettings):

@@ -18,10 +18,10 @@ from messaging.topology import (
 from prometheus_client import CollectorRegistry
 from yarl import URL
 
-from tests.integration.messaging.conftest import unique
 from tests.integration.messaging.queues import take
 from tests.integration.messaging.tcp_proxy import TcpProxy
 from tests.support.isolation import RunInfra
+from tests.support.samples import unique
 
 
 class ScreenViewedV1(Event):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from messaging.subscriber import Delivery, Subscriptions
@@ -17,11 +18,13 @@ from messaging.topology import (
 )
 from sqlalchemy import select
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
 from tests.integration.messaging.queues import depth
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
 from tests.support.isolation import RunInfra
+from tests.support.messaging_store import Store
+from tests.support.polling import eventually
+from tests.support.samples import unique
 
 LIMIT = 2
 
@@ -50,18 +53,21 @@ async def test_crash_loop_reaches_dlq_via_delivery_limit_and_is_ingested(
     await declare_topology(amqp, tiers=parse_tiers(["1s"]), queues=[work])
     envelope = await publish_event(channel, event_type, {"boom": True})
 
-    exits = []
-    while True:
+    async def where_the_message_is() -> str:
         # after a crash the message is either back in the queue or (at-least-once
         # dead-lettering is asynchronous) on its way to the DLQ: wait until it is in one
-        async with asyncio.timeout(30):
-            while True:
-                in_dlq = await depth(channel, work.dlq)
-                if in_dlq or await depth(channel, queue):
-                    break
-                await asyncio.sleep(0.05)
-        if in_dlq:
-            break
+        if await depth(channel, work.dlq):
+            return "dlq"
+        assert await depth(channel, queue), "the message is in neither queue yet"
+        return "queue"
+
+    async def settled() -> str:
+        return await eventually(
+            where_the_message_is, what="the message in the DLQ or back in its queue", timeout=30
+        )
+
+    exits: list[int] = []
+    while await settled() == "queue":
         assert len(exits) <= LIMIT, "the delivery limit did not stop the crash loop"
         exits.append(await _run_crashing_consumer(infra, queue))
     assert exits == [3] * (LIMIT + 1)  # delivered LIMIT + 1 times, then dead-lettered
@@ -75,14 +81,17 @@ async def test_crash_loop_reaches_dlq_via_delivery_limit_and_is_ingested(
 
     settings = demo_settings(infra, store, queue_delivery_limits={queue: LIMIT})
     t = store.tables.failed_messages
+
+    async def ingested() -> Any:
+        async with store.sessions() as session:
+            row = (await session.execute(select(t).where(t.c.queue == queue))).first()
+        assert row is not None, "no failed_messages row for the queue yet"
+        return row
+
     async with serving(demo_app(settings, store, subs)):
-        async with asyncio.timeout(20):
-            while True:
-                async with store.sessions() as session:
-                    row = (await session.execute(select(t).where(t.c.queue == queue))).first()
-                if row is not None:
-                    break
-                await asyncio.sleep(0.1)
+        row = await eventually(
+            ingested, what="the crash loop ingested as a dead letter", timeout=20, interval=0.1
+        )
     assert row.message_id == str(envelope.message_id)
     assert row.failure_kind == "delivery_limit"
     assert row.exception_type == "DeliveryLimitExceeded"

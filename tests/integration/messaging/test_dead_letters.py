@@ -16,11 +16,13 @@ from messaging.dead_letters.selection import Status
 from messaging.failures import PermanentError
 from messaging.subscriber import Delivery, Subscriptions
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.messaging_store import Store
+from tests.support.polling import eventually
+from tests.support.samples import unique
 
 API = "/v1/admin/dead-letters"
 
@@ -32,13 +34,15 @@ class Broken(ValueError):
 async def wait_for_rows(
     client: httpx.AsyncClient, headers: dict[str, str], count: int, **params: Any
 ) -> list[dict[str, Any]]:
-    async with asyncio.timeout(30):
-        while True:
-            resp = await client.get(API, params=params, headers=headers)
-            assert resp.status_code == 200, resp.text
-            if resp.json()["total"] >= count:
-                return list(resp.json()["items"])
-            await asyncio.sleep(0.1)
+    async def listed() -> list[dict[str, Any]]:
+        resp = await client.get(API, params=params, headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["total"] >= count, resp.json()
+        return list(resp.json()["items"])
+
+    return await eventually(
+        listed, what=f"{count} dead letters listed ({params})", timeout=30, interval=0.1
+    )
 
 
 async def test_dead_letters_grouped_replayed_once_each_and_resolved_rows_are_no_ops(

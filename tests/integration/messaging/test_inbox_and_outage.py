@@ -16,11 +16,12 @@ from messaging.subscriber import Delivery, Subscriptions
 from sqlalchemy import text
 from yarl import URL
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event, running
 from tests.integration.messaging.queues import depth
 from tests.integration.messaging.tcp_proxy import TcpProxy
 from tests.support.isolation import RunInfra
+from tests.support.messaging_store import Store
+from tests.support.samples import unique
 
 
 async def _effects_table(store: Store) -> str:

@@ -12,16 +12,17 @@ from aio_pika.abc import AbstractChannel
 from fastapi import FastAPI
 from messaging.failures import PermanentError
 from messaging.subscriber import Delivery, Subscriptions
-from nerava_ops import app as cli
 from starlette.types import Receive, Scope, Send
-from typer.testing import CliRunner
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
-from tests.integration.messaging.http_server import http_server
 from tests.integration.messaging.service_app import demo_app, demo_settings
+from tests.support.http_server import serve
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.messaging_store import Store
+from tests.support.ops_cli import run_cli
+from tests.support.polling import eventually
+from tests.support.samples import unique
 
 
 def gateway_prefix(service: str, upstream: FastAPI) -> Any:
@@ -35,12 +36,6 @@ def gateway_prefix(service: str, upstream: FastAPI) -> Any:
         await upstream(scope, receive, send)
 
     return asgi
-
-
-async def run_cli(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    runner = CliRunner()
-    result = await asyncio.to_thread(runner.invoke, cli, args, env=env)
-    return result.exit_code, result.stdout, result.stderr
 
 
 async def test_cli_lists_groups_shows_notes_replays_archives_through_the_admin_api(
@@ -64,24 +59,27 @@ async def test_cli_lists_groups_shows_notes_replays_archives_through_the_admin_a
 
     app = demo_app(demo_settings(infra, store), store, subs, keys)
     admin_id = str(uuid.uuid4())
-    async with http_server(gateway_prefix("demo", app)) as base:
+    async with serve(gateway_prefix("demo", app), lifespan="on") as server:
         env = {
-            "NERAVA_API": base,
+            "NERAVA_API": server.url,
             "NERAVA_TOKEN": keys.mint(role="admin", sub=admin_id),
             "NERAVA_SERVICE": "demo",
             "COLUMNS": "220",
         }
         sent = [await publish_event(channel, event_type, {"i": i}) for i in range(3)]
-        async with asyncio.timeout(30):
-            while True:
-                code, stdout, _ = await run_cli(
-                    ["dead-letters", "list", "--queue", queue, "--json"], env
-                )
-                assert code == 0, stdout
-                listing = json.loads(stdout)
-                if listing["total"] == 3:
-                    break
-                await asyncio.sleep(0.1)
+
+        async def three_listed() -> dict[str, Any]:
+            code, stdout, _ = await run_cli(
+                ["dead-letters", "list", "--queue", queue, "--json"], env
+            )
+            assert code == 0, stdout
+            listing: dict[str, Any] = json.loads(stdout)
+            assert listing["total"] == 3, listing
+            return listing
+
+        listing = await eventually(
+            three_listed, what="3 dead letters listed by the CLI", timeout=30, interval=0.1
+        )
         assert {i["message_id"] for i in listing["items"]} == {str(e.message_id) for e in sent}
 
         code, stdout, _ = await run_cli(["dead-letters", "list", "--queue", queue], env)

@@ -16,13 +16,13 @@ from payments.settings import PaymentsSettings
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.integration.gateway.servers import gateway_server, gateway_settings
-from tests.integration.messaging.conftest import unique
-from tests.integration.messaging.http_server import http_server
 from tests.integration.messaging.queues import take
-from tests.integration.messaging.test_ops_cli import run_cli
+from tests.support.gateway_stack import gateway_server, gateway_settings
+from tests.support.http_server import serve
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
+from tests.support.ops_cli import run_cli
+from tests.support.samples import unique
 
 
 async def _dead_letter(infra: RunInfra, queue: str) -> tuple[int, str]:
@@ -76,25 +76,25 @@ async def test_cli_through_gateway_lists_and_replays_a_payments_dead_letter(
     await channel.declare_queue(queue, durable=True, arguments={"x-queue-type": "quorum"})
     failed_id, message_id = await _dead_letter(infra, queue)
     verify = {"jwt_issuer": ISSUER, "jwt_audience": AUDIENCE}
-    async with http_server(jwks) as auth_url:
+    async with serve(jwks, lifespan="on") as jwks_server:
         payments = PaymentsSettings(
             env="test",  # type: ignore[arg-type]
             database_url=infra.database_url,
             rabbitmq_url=infra.rabbitmq_url,
             redis_url=infra.redis_url,
             redis_key_prefix=infra.redis_prefix,
-            jwks_url=f"{auth_url}/v1/auth/jwks.json",
+            jwks_url=f"{jwks_server.url}/v1/auth/jwks.json",
             **verify,
         )
-        async with http_server(create_app(payments)) as payments_url:
+        async with serve(create_app(payments), lifespan="on") as payments_server:
             gateway = gateway_settings(
                 infra,
                 redis_key_prefix=f"{infra.redis_prefix}:gw{uuid.uuid4().hex[:6]}",
-                upstream_auth=auth_url,
-                upstream_sessions=auth_url,
-                upstream_notifications=auth_url,
-                upstream_payments=payments_url,
-                jwks_url=f"{auth_url}/v1/auth/jwks.json",
+                upstream_auth=jwks_server.url,
+                upstream_sessions=jwks_server.url,
+                upstream_notifications=jwks_server.url,
+                upstream_payments=payments_server.url,
+                jwks_url=f"{jwks_server.url}/v1/auth/jwks.json",
                 **verify,
             )
             async with gateway_server(gateway) as edge:

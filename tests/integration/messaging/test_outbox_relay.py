@@ -24,10 +24,11 @@ from messaging.topology import (
 from opentelemetry import trace
 from sqlalchemy import func, select
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.queues import drain_nothing, take
 from tests.integration.messaging.sample_contracts import DEMO, DoThingV1, ThingHappenedV1
 from tests.support.isolation import RunInfra
+from tests.support.messaging_store import Store
+from tests.support.samples import unique
 
 
 def _relay(store: Store, infra: RunInfra, **overrides: Any) -> OutboxRelay:
@@ -110,11 +111,11 @@ async def test_unroutable_command_is_kept_until_its_queue_exists(
 
 
 async def _relay_now(relay: OutboxRelay) -> int:
-    await relay._ensure_broker()
+    await relay.connect()
     try:
         return await relay.relay_once()
     finally:
-        await relay._close_broker()
+        await relay.stop()
 
 
 async def test_two_relays_never_publish_a_row_twice(
@@ -126,7 +127,7 @@ async def test_two_relays_never_publish_a_row_twice(
         await outbox.add_many(session, [ThingHappenedV1(thing_id=str(i)) for i in range(300)])
     relays = [_relay(store, infra, batch_size=50) for _ in range(2)]
     for relay in relays:
-        await relay._ensure_broker()
+        await relay.connect()
     barrier = asyncio.Barrier(2)
 
     async def drain(relay: OutboxRelay) -> int:
@@ -142,7 +143,7 @@ async def test_two_relays_never_publish_a_row_twice(
         counts = await asyncio.gather(*(drain(r) for r in relays))
     finally:
         for relay in relays:
-            await relay._close_broker()
+            await relay.stop()
     assert sum(counts) == 300
     assert all(c > 0 for c in counts)
     messages = await take(channel, queue, 300)

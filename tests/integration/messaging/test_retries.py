@@ -10,10 +10,10 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 from messaging.failures import PermanentError, TransientError
 from messaging.subscriber import Delivery, Subscriptions
 
-from tests.integration.messaging.conftest import unique
 from tests.integration.messaging.harness import headers_of, publish_event, publish_raw, running
 from tests.integration.messaging.queues import drain_nothing, take
 from tests.support.isolation import RunInfra
+from tests.support.samples import unique
 
 
 async def test_transient_twice_then_success_on_third_attempt_other_subscriber_sees_it_once(

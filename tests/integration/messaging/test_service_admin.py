@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from payments.main import create_app
 from payments.settings import PaymentsSettings
 
-from tests.integration.messaging.http_server import http_server
 from tests.integration.messaging.service_app import serving
+from tests.support.http_server import serve
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
 
@@ -23,14 +23,14 @@ async def test_payments_dead_letters_are_admin_only(infra: RunInfra) -> None:
     async def document() -> dict[str, Any]:
         return keys.jwks()
 
-    async with http_server(jwks) as auth_base:
+    async with serve(jwks, lifespan="on") as jwks_server:
         settings = PaymentsSettings(
             env="test",  # type: ignore[arg-type]
             database_url=infra.database_url,
             rabbitmq_url=infra.rabbitmq_url,
             redis_url=infra.redis_url,
             redis_key_prefix=infra.redis_prefix,
-            jwks_url=f"{auth_base}/v1/auth/jwks.json",
+            jwks_url=f"{jwks_server.url}/v1/auth/jwks.json",
             jwt_issuer=ISSUER,
             jwt_audience=AUDIENCE,
         )

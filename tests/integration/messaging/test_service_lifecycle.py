@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from typing import ClassVar
 
+import httpx
 import pytest
 from aio_pika.abc import AbstractChannel
 from messaging.contracts import Contracts, Event
@@ -16,12 +17,14 @@ from messaging.subscriber import Delivery, Subscriptions
 from messaging.topology import TopologyMismatchError
 from opentelemetry import trace
 
-from tests.integration.messaging.conftest import Store, unique
 from tests.integration.messaging.harness import publish_event
 from tests.integration.messaging.queues import depth
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.messaging_store import Store
+from tests.support.polling import eventually
+from tests.support.samples import unique
 from tests.support.spans import captured_spans
 
 
@@ -58,14 +61,17 @@ async def test_trace_survives_publish_consume_retry_and_replay(
                 async with store.sessions.begin() as session:
                     await outbox.add(session, ParcelShippedV1(parcel="p1"))
             trace_id = request_span.get_span_context().trace_id
-            async with asyncio.timeout(30):
-                while True:
-                    listed = await client.get(
-                        "/v1/admin/dead-letters", params={"queue": queue}, headers=auth
-                    )
-                    if listed.json()["total"] == 1:
-                        break
-                    await asyncio.sleep(0.1)
+
+            async def one_listed() -> httpx.Response:
+                listed = await client.get(
+                    "/v1/admin/dead-letters", params={"queue": queue}, headers=auth
+                )
+                assert listed.json()["total"] == 1, listed.json()
+                return listed
+
+            listed = await eventually(
+                one_listed, what="the dead letter listed", timeout=30, interval=0.1
+            )
             [row] = listed.json()["items"]
             replay = await client.post(f"/v1/admin/dead-letters/{row['id']}/replay", headers=auth)
             assert replay.json()["replayed"] == 1

@@ -15,8 +15,8 @@ from messaging.topology import (
     parse_tiers,
 )
 
-from tests.integration.messaging.conftest import unique
 from tests.integration.messaging.queues import take
+from tests.support.samples import unique
 
 TIERS = parse_tiers(["1s", "2s"])
 

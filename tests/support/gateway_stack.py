@@ -1,6 +1,8 @@
-"""Real HTTP servers for gateway tests: a recording upstream and the gateway, both under uvicorn.
+"""The gateway under test: a recording upstream and the gateway, both real HTTP under uvicorn.
 
-Both listen on ephemeral 127.0.0.1 ports in the test's event loop. The upstream records every
+Both listen on ephemeral 127.0.0.1 ports in the test's event loop (``serve``). The fixtures
+``recording_upstreams`` and ``gateway_stack`` (``tests/integration/gateway/conftest.py``) put a
+:class:`Stack` together from these pieces. The upstream records every
 request it receives (method, raw path, query, headers, body bytes) and answers according to
 query parameters: ``status=N``, ``sleep=S`` (before answering), ``size=N`` (a streamed body of N
 bytes), ``header=name:value`` (an extra response header).
@@ -11,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+import httpx
 from gateway.http_protocol import GatewayHttpProtocol
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
@@ -23,8 +25,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
+from tests.support.http_server import Running, serve
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
 
@@ -99,6 +101,7 @@ class RecordingUpstream:
         )
         params = request.query_params
         if "sleep" in params:
+            # a slow upstream on request: the delay itself is what the test exercises
             await asyncio.sleep(float(params["sleep"]))
         status = int(params.get("status", "200"))
         headers = {"x-upstream": self.name, "connection": "x-hop", "x-hop": "secret"}
@@ -132,46 +135,6 @@ def pattern_bytes(size: int) -> bytes:
     return (block * (size // len(block) + 1))[:size]
 
 
-@dataclass
-class Running:
-    server: uvicorn.Server
-    task: asyncio.Task[None]
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@contextlib.asynccontextmanager
-async def serve(app: ASGIApp, *, http: Any = "auto") -> AsyncIterator[Running]:
-    config = uvicorn.Config(
-        app,
-        http=http,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        lifespan="auto",
-    )
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server exited during startup")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Running(server, task, port)
-    finally:
-        server.should_exit = True
-        await task
-
-
 @contextlib.asynccontextmanager
 async def upstream_server(upstream: RecordingUpstream) -> AsyncIterator[RecordingUpstream]:
     async with serve(upstream.app()) as running:
@@ -198,3 +161,23 @@ async def gateway_server(settings: GatewaySettings) -> AsyncIterator[Running]:
     # As deployed: uvicorn with the gateway's coalescing httptools protocol.
     async with serve(create_app(settings), http=GatewayHttpProtocol) as running:
         yield running
+
+
+@dataclass
+class Stack:
+    """A running gateway with a recording upstream behind each of the four service names."""
+
+    gateway: Running
+    upstreams: dict[str, RecordingUpstream]
+    keys: TestSigningKeys
+    client: httpx.AsyncClient
+    redis_prefix: str
+
+    def last(self, upstream: str) -> Any:
+        return self.upstreams[upstream].received[-1]
+
+    def calls(self) -> int:
+        return sum(len(u.received) for u in self.upstreams.values())
+
+
+StackFactory = Callable[..., contextlib.AbstractAsyncContextManager[Stack]]

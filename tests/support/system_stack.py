@@ -1,0 +1,31 @@
+"""The whole system as real processes (``deploy.local.supervisor``): what the e2e ``stack``
+fixture (``tests/e2e/conftest.py``) yields, and free ports to run it on."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local.supervisor import Supervisor
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a child process that needs a fixed one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    supervisor: Supervisor
+    ports: dict[str, int]
+    log_dir: Path
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def gateway(self) -> str:
+        return self.url("gateway")
