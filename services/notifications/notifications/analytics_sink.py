@@ -10,6 +10,7 @@ and counted too (analytics never retry, never block).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -51,6 +52,7 @@ class AnalyticsSink:
         self._channel: AbstractRobustChannel | None = None
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
+        self._in_flight: set[asyncio.Task[object]] = set()
         self.outcomes = Counter(
             "notifications_analytics_events_total",
             "Analytics events by outcome (stored, duplicate, no_consent, pii_without_user, "
@@ -70,16 +72,32 @@ class AnalyticsSink:
         self._channel, self._queue = channel, queue
         self._tag = await queue.consume(self._on_message)
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain_timeout_s: float = 5.0) -> None:
+        """Stops consuming, lets the events in hand finish (bounded), closes the channel."""
         try:
             if self._queue is not None and self._tag is not None:
                 await self._queue.cancel(self._tag)
+        except BROKER_ERRORS as exc:
+            logger.debug("analytics sink cancel", extra={"error": type(exc).__name__})
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=drain_timeout_s)
+        try:
             if self._channel is not None and not self._channel.is_closed:
                 await self._channel.close()
         except BROKER_ERRORS as exc:
             logger.debug("analytics sink stop", extra={"error": type(exc).__name__})
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._consume(message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _consume(self, message: AbstractIncomingMessage) -> None:
         try:
             envelope = Envelope.from_bytes(message.body)
         except ValidationError:
