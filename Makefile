@@ -47,7 +47,7 @@ migrate: setup services
 
 run: setup services
 	$(RUN) python -m deploy.local.migrate
-	$(RUN) python -m deploy.local.stack
+	$(RUN) python -m deploy.local.stack --otp-provider $(or $(OTP_PROVIDER),console)
 
 promote: setup services
 	$(RUN) python -m deploy.local.auth_manage promote --phone "$(PHONE)" --role "$(ROLE)"
@@ -56,4 +56,5 @@ compose-check: setup
 	$(RUN) pytest -q -p no:cacheprovider tests/contract/test_compose.py
 
 bench: setup services
+	@./scripts/ensure-bench-tools.sh
 	$(RUN) python -m bench

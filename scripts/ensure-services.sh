@@ -48,4 +48,6 @@ if [ "$failed" -ne 0 ]; then exit 1; fi
 if command -v rabbitmqctl >/dev/null; then
   for _ in $(seq 1 60); do rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
 fi
+# The contrib extensions the migrations create (cube, earthdistance).
+"$(dirname "$0")/ensure-pg-extensions.sh" || exit 1
 echo "ensure-services: PostgreSQL, Redis and RabbitMQ are up"

@@ -5,7 +5,11 @@ are the machine's. Each measured request is a fresh challenge's correct code, so
 does the whole sign-in: limits (Lua), the Verify check through the real Twilio SDK, the
 approval, the session + refresh-token insert, and an EdDSA access token. Users exist already
 (a warm-up signed them in once). Baselines in the same run: ``GET /healthz`` of the same
-worker (the framework floor) and the fake Twilio's own check endpoint.
+worker (the framework floor), the fake Twilio's own check endpoint, and the minimal prototype of
+the same I/O (``prototype.py``: a Redis pipeline, one SQL read, a hash compare, an EdDSA
+signature, one worker), with and without the Twilio check; the summary prints the ratio of
+verify to the prototype at 50 clients (target: 0.7 or more). Only in-run ratios compare across
+runs on a shared machine.
 """
 
 from __future__ import annotations
@@ -119,6 +123,33 @@ async def verify_scenario(
     return figures
 
 
+async def prototype_scenario(
+    session: aiohttp.ClientSession,
+    stack: Stack,
+    numbers: list[str],
+    concurrency: int,
+    *,
+    twilio: bool,
+) -> dict[str, Any]:
+    """The prototype's verify of fresh challenges (started through auth, as for verify)."""
+    pairs = await prepare(session, stack, numbers) if twilio else []
+    codes = {p: c for p, (_, c) in zip(numbers, pairs, strict=True)} if twilio else {}
+    url = f"{stack.prototype_url}/verify" + ("?twilio=1" if twilio else "")
+    cpu_before = cpu_seconds(stack.prototype_pid)
+
+    async def call(index: int) -> int:
+        phone = numbers[index]
+        body = {"phone": phone, "code": codes.get(phone, "000000")}
+        async with session.post(url, json=body) as resp:
+            await resp.read()
+            return resp.status
+
+    figures = await closed_loop(concurrency, len(numbers), call)
+    cpu_ms = (cpu_seconds(stack.prototype_pid) - cpu_before) * 1000 / len(numbers)
+    figures["server_cpu_ms_per_request"] = round(cpu_ms, 3)
+    return figures
+
+
 async def get_scenario(
     session: aiohttp.ClientSession,
     url: str,
@@ -172,6 +203,12 @@ async def main(args: argparse.Namespace) -> None:
         c50 = await verify_scenario(session, stack, users, 50, args.profile)
         emit(BENCH, "verify_existing_user_c50", **c50)
 
+        await asyncio.sleep(1.1)
+        proto = await prototype_scenario(session, stack, users, 50, twilio=True)
+        emit(BENCH, "prototype_same_io_c50", **proto)
+        bare = await prototype_scenario(session, stack, users, 50, twilio=False)
+        emit(BENCH, "prototype_without_twilio_c50", **bare)
+
         health = f"{stack.auth_url}/healthz"
         base1 = await get_scenario(session, health, 1, args.single)
         emit(BENCH, "baseline_healthz_c1", **base1)
@@ -206,6 +243,10 @@ async def main(args: argparse.Namespace) -> None:
             verify_rps_c50=c50["rps"],
             verify_p50_ms_c1=c1["p50_ms"],
             verify_vs_healthz_c50=ratio(c50["rps"], base50["rps"]),
+            verify_vs_prototype_c50=ratio(c50["rps"], proto["rps"]),
+            verify_vs_prototype_without_twilio_c50=ratio(c50["rps"], bare["rps"]),
+            prototype_target_ratio=0.7,
+            prototype_target_met=ratio(c50["rps"], proto["rps"]) >= 0.7,
             target_rps_c50=600,
             target_p50_ms_c1=3.0,
             rps_target_met=c50["rps"] >= 600,

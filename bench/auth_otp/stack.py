@@ -1,4 +1,5 @@
-"""Starts what the benchmark needs on loopback: a scratch database, the fake Twilio and auth."""
+"""Starts what the benchmark needs on loopback: a scratch database, the fake Twilio, auth and
+the minimal prototype of a verify's I/O (``bench.auth_otp.prototype``, same environment)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ class Stack:
     auth_url: str
     twilio_url: str
     auth_pid: int
+    prototype_url: str
+    prototype_pid: int
 
 
 @contextlib.asynccontextmanager
@@ -130,7 +133,7 @@ def auth_env(database_url: str, twilio_url: str, port: int) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def running_stack() -> AsyncIterator[Stack]:
     async with scratch_database() as database_url:
-        twilio_port, auth_port = free_port(), free_port()
+        twilio_port, auth_port, proto_port = free_port(), free_port(), free_port()
         twilio_url = f"http://127.0.0.1:{twilio_port}"
         base = {"PATH": os.environ.get("PATH", "")}
         twilio_argv = [sys.executable, "-m", "tests.fakes.twilio", "--port", str(twilio_port)]
@@ -153,7 +156,17 @@ async def running_stack() -> AsyncIterator[Stack]:
         with process(twilio_argv, base) as twilio:
             await wait_ready(f"{twilio_url}/__admin/state", twilio)
             env = auth_env(database_url, twilio_url, auth_port)
-            with process(auth_argv, env) as auth:
+            proto_argv = [*auth_argv[:3], "bench.auth_otp.prototype:app", *auth_argv[5:]]
+            proto_argv[proto_argv.index(str(auth_port))] = str(proto_port)
+            with process(auth_argv, env) as auth, process(proto_argv, env) as proto:
                 auth_url = f"http://127.0.0.1:{auth_port}"
+                proto_url = f"http://127.0.0.1:{proto_port}"
                 await wait_ready(f"{auth_url}/readyz", auth)
-                yield Stack(auth_url=auth_url, twilio_url=twilio_url, auth_pid=auth.pid)
+                await wait_ready(f"{proto_url}/healthz", proto)
+                yield Stack(
+                    auth_url=auth_url,
+                    twilio_url=twilio_url,
+                    auth_pid=auth.pid,
+                    prototype_url=proto_url,
+                    prototype_pid=proto.pid,
+                )

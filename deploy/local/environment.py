@@ -82,13 +82,21 @@ def local_auth_keys(path: Path = LOCAL_SECRETS) -> dict[str, str]:
     return keys
 
 
-def auth_overrides(ports: Mapping[str, int], env: str) -> dict[str, str]:
-    """``make run`` (ENV=local): codes on the auth terminal (console provider), kept keys.
-    End-to-end tests (ENV=test): the real Twilio SDK against the fake Twilio, whose admin API
-    tells a test the code; per-process keys."""
+OTP_PROVIDERS = ("console", "twilio_verify")
+
+
+def auth_overrides(
+    ports: Mapping[str, int], env: str, otp_provider: str | None = None
+) -> dict[str, str]:
+    """``make run`` (ENV=local): codes on the auth terminal (console provider), kept keys;
+    ``make run OTP_PROVIDER=twilio_verify``: the real Twilio SDK against the local fake Twilio
+    (codes and fault knobs on its admin API). End-to-end tests (ENV=test): the fake Twilio,
+    per-process keys."""
+    if otp_provider is not None and otp_provider not in OTP_PROVIDERS:
+        raise ValueError(f"OTP_PROVIDER must be one of {', '.join(OTP_PROVIDERS)}")
     overrides = {"TWILIO_API_BASE": url(ports, "fake-twilio"), **FAKE_TWILIO_ACCOUNT}
     if env == "local":
-        overrides["OTP_PROVIDER"] = "console"
+        overrides["OTP_PROVIDER"] = otp_provider or "console"
         overrides.update(local_auth_keys())
     else:
         overrides["OTP_PROVIDER"] = "twilio_verify"
@@ -100,7 +108,9 @@ def url(ports: Mapping[str, int], name: str) -> str:
     return f"http://{HOST}:{ports[name]}" if name in ports else ""
 
 
-def service_overrides(ports: Mapping[str, int], env: str = "local") -> dict[str, dict[str, str]]:
+def service_overrides(
+    ports: Mapping[str, int], env: str = "local", otp_provider: str | None = None
+) -> dict[str, dict[str, str]]:
     """Per-process settings that depend on where the other processes listen."""
     jwks = url(ports, "auth") + "/v1/auth/jwks.json" if "auth" in ports else ""
     overrides = {
@@ -111,7 +121,7 @@ def service_overrides(ports: Mapping[str, int], env: str = "local") -> dict[str,
             "UPSTREAM_PAYMENTS": url(ports, "payments"),
             "PUBLIC_BASE_URL": url(ports, "gateway"),
         },
-        "auth": auth_overrides(ports, env),
+        "auth": auth_overrides(ports, env, otp_provider),
         "fake-twilio": {},
         "fake-stripe": {},
     }
@@ -122,12 +132,15 @@ def service_overrides(ports: Mapping[str, int], env: str = "local") -> dict[str,
 
 
 def process_env(
-    name: str, ports: Mapping[str, int], infrastructure: Mapping[str, str]
+    name: str,
+    ports: Mapping[str, int],
+    infrastructure: Mapping[str, str],
+    otp_provider: str | None = None,
 ) -> dict[str, str]:
     """Settings of one process (added to the inherited environment by the supervisor)."""
     env = dict(infrastructure)
     env["HTTP_HOST"] = HOST
     env["HTTP_PORT"] = str(ports[name])
-    overrides = service_overrides(ports, infrastructure.get("ENV", "local"))
+    overrides = service_overrides(ports, infrastructure.get("ENV", "local"), otp_provider)
     env.update({k: v for k, v in overrides.get(name, {}).items() if v})
     return env

@@ -47,6 +47,7 @@ def stack_children(
     infrastructure: Mapping[str, str],
     *,
     names: Sequence[str] = (*FAKES, *SERVICES),
+    otp_provider: str | None = None,
 ) -> list[Child]:
     py = sys.executable
     children: list[Child] = []
@@ -71,7 +72,7 @@ def stack_children(
                 # The gateway alone decides which client address to believe (TRUSTED_PROXIES).
                 argv += ["--no-proxy-headers", "--no-server-header"]
                 argv += ["--http", "gateway.http_protocol:GatewayHttpProtocol"]
-        env = {**os.environ, **process_env(name, ports, infrastructure)}
+        env = {**os.environ, **process_env(name, ports, infrastructure, otp_provider)}
         children.append(Child(name=name, argv=argv, env=env, port=ports[name]))
     return children
 

@@ -19,7 +19,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://docs.nerava.app/problems/"
 
 _HTTP_CODES = {
-    400: ("bad_request", "Bad request"),
+    # a body the framework cannot even parse (not UTF-8): the same answer as malformed JSON
+    400: ("validation_failed", "Invalid input"),
     401: ("unauthorized", "Authentication required"),
     403: ("forbidden", "Forbidden"),
     404: ("not_found", "Not found"),
@@ -84,8 +85,22 @@ async def _handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     return app_error_response(exc)
 
 
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    content_type = request.headers.get("content-type")
+    body_errors = any(e.get("loc", ("",))[0] == "body" for e in exc.errors())
+    if content_type and body_errors and not _is_json(content_type):
+        return problem_response(
+            status=415,
+            code="unsupported_media_type",
+            title="Unsupported media type",
+            detail="The request body must be application/json.",
+        )
     errors = [
         {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type")}
         for e in exc.errors()

@@ -40,10 +40,12 @@ from fastapi import APIRouter, FastAPI
 
 from common.auth_dependencies import open_jwt_verifier
 from common.database import Database, database_check, make_engine, make_session_factory
+from common.errors import DependencyUnavailable
 from common.health import health_router, register_readiness_check
 from common.jwt_settings import JwtVerificationSettings
 from common.logs import configure_logging
 from common.metrics import install_metrics
+from common.openapi_errors import install_problem_openapi
 from common.problem import install_problem_handlers
 from common.redis_client import Cache, KeySpace, make_redis, redis_check
 from common.request_context import RequestIdMiddleware
@@ -126,6 +128,9 @@ def create_service_app(
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    mixins: Any = settings  # a service's class combines the bases: test each one
+    stores = isinstance(mixins, DatabaseSettings | RedisSettings)
+    install_problem_openapi(app, every_operation=(DependencyUnavailable,) if stores else ())
     install_metrics(app)
     app.include_router(health_router(timeout=settings.readiness_timeout_seconds))
     for router in routers:

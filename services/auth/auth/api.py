@@ -8,10 +8,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from common.auth_dependencies import AdminUser, CurrentUser
+from common.errors import InvalidInput
+from common.openapi_errors import ADMIN, SIGNED_IN, documented_pattern, problems
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from auth import account_handlers, handlers, session_handlers
+from auth import errors as e
 from auth.deps import Deps
 from auth.session_handlers import LogoutScope, SignedIn
 
@@ -57,8 +60,17 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# What the handlers check themselves (answering their own codes), as schema patterns.
+PHONE_SHAPE = r"^\s*\+?[0-9][0-9 ().-]{5,30}[0-9]\s*$"
+CHALLENGE_ID_SHAPE = r"^[A-Za-z0-9_-]{16,64}$"
+CODE_SHAPE = r"^[0-9]{4,10}$"
+REFRESH_TOKEN_SHAPE = r"^nrt_[A-Za-z0-9_-]{43}$"
+
+
 class OtpStartBody(_Body):
-    phone: str = Field(min_length=1, max_length=32)
+    phone: str = Field(
+        min_length=1, max_length=32, json_schema_extra=documented_pattern(PHONE_SHAPE)
+    )
 
 
 class OtpStartResponse(BaseModel):
@@ -69,8 +81,10 @@ class OtpStartResponse(BaseModel):
 
 
 class OtpVerifyBody(_Body):
-    challenge_id: str = Field(min_length=1, max_length=64)
-    code: str = Field(min_length=1, max_length=16)
+    challenge_id: str = Field(
+        min_length=1, max_length=64, json_schema_extra=documented_pattern(CHALLENGE_ID_SHAPE)
+    )
+    code: str = Field(min_length=1, max_length=16, json_schema_extra=documented_pattern(CODE_SHAPE))
 
 
 class UserOut(BaseModel):
@@ -89,7 +103,9 @@ class TokenResponse(BaseModel):
 
 
 class RefreshBody(_Body):
-    refresh_token: str = Field(min_length=1, max_length=256)
+    refresh_token: str = Field(
+        min_length=1, max_length=256, json_schema_extra=documented_pattern(REFRESH_TOKEN_SHAPE)
+    )
 
 
 class LogoutBody(_Body):
@@ -149,7 +165,22 @@ def _tokens(signed: SignedIn) -> Response:
     )
 
 
-@router.post("/v1/auth/otp/start", status_code=202, response_model=OtpStartResponse)
+@router.post(
+    "/v1/auth/otp/start",
+    status_code=202,
+    response_model=OtpStartResponse,
+    responses=problems(
+        e.InvalidPhoneNumberError,
+        e.PhoneRegionUnsupportedError,
+        e.OtpSendBlockedError,
+        e.OtpResendCooldownError,
+        e.OtpSendLimitExceededError,
+        e.RateLimitedError,
+        e.VerificationLockedError,
+        e.OtpProviderUnavailableError,
+        e.ServiceMisconfiguredError,
+    ),
+)
 async def start_otp(body: OtpStartBody, deps: HandlerDeps, ip: ClientIp) -> Response:
     started = await handlers.start_otp(deps, phone=body.phone, client_ip=ip)
     return _json(
@@ -163,7 +194,23 @@ async def start_otp(body: OtpStartBody, deps: HandlerDeps, ip: ClientIp) -> Resp
     )
 
 
-@router.post("/v1/auth/otp/verify", response_model=TokenResponse)
+@router.post(
+    "/v1/auth/otp/verify",
+    response_model=TokenResponse,
+    responses=problems(
+        InvalidInput,
+        e.OtpInvalidError,
+        e.AccountDisabledError,
+        e.OtpChallengeNotFoundError,
+        e.OtpAlreadyUsedError,
+        e.OtpExpiredError,
+        e.OtpMaxAttemptsError,
+        e.VerificationLockedError,
+        e.RateLimitedError,
+        e.OtpProviderUnavailableError,
+        e.ServiceMisconfiguredError,
+    ),
+)
 async def verify_otp(body: OtpVerifyBody, deps: HandlerDeps, ip: ClientIp) -> Response:
     signed = await handlers.verify_otp(
         deps, challenge_id=body.challenge_id, code=body.code, client_ip=ip
@@ -171,44 +218,70 @@ async def verify_otp(body: OtpVerifyBody, deps: HandlerDeps, ip: ClientIp) -> Re
     return _tokens(signed)
 
 
-@router.post("/v1/auth/token/refresh", response_model=TokenResponse)
+@router.post(
+    "/v1/auth/token/refresh",
+    response_model=TokenResponse,
+    responses=problems(
+        e.RefreshTokenInvalidError,
+        e.RefreshTokenReusedError,
+        e.SessionExpiredError,
+        e.RefreshSessionRevokedError,
+        e.AccountDisabledError,
+        e.RateLimitedError,
+    ),
+)
 async def refresh(body: RefreshBody, deps: HandlerDeps, ip: ClientIp) -> Response:
     signed = await session_handlers.refresh(deps, refresh_token=body.refresh_token, client_ip=ip)
     return _tokens(signed)
 
 
-@router.post("/v1/auth/logout", status_code=204)
+@router.post("/v1/auth/logout", status_code=204, responses=problems(*SIGNED_IN))
 async def logout(user: CurrentUser, deps: HandlerDeps, body: LogoutBody | None = None) -> Response:
     scope = body.scope if body is not None else LogoutScope.LOCAL
     await session_handlers.logout(deps, user=user, scope=scope)
     return Response(status_code=204)
 
 
-@router.get("/v1/auth/me", response_model=MeResponse)
+@router.get(
+    "/v1/auth/me",
+    response_model=MeResponse,
+    responses=problems(*SIGNED_IN, e.UserNotFoundError),
+)
 async def me(user: CurrentUser, deps: HandlerDeps) -> Any:
     profile = await account_handlers.get_profile(deps, user.user_id)
-    return MeResponse(
-        id=profile.id,
-        role=profile.role,
-        status=profile.status,
-        phone_masked=profile.phone_masked,
-        session_id=user.session_id,
+    return _json(  # personal data: never stored by a cache (no-store)
+        MeResponse(
+            id=profile.id,
+            role=profile.role,
+            status=profile.status,
+            phone_masked=profile.phone_masked,
+            session_id=user.session_id,
+        )
     )
 
 
 @router.get("/v1/auth/jwks.json")
+@router.head("/v1/auth/jwks.json", operation_id="jwks_head")
 async def jwks(deps: HandlerDeps, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
     return deps.keyset.jwks()
 
 
-@router.get("/v1/account/consent", response_model=ConsentResponse)
+@router.get(
+    "/v1/account/consent",
+    response_model=ConsentResponse,
+    responses=problems(*SIGNED_IN, e.UserNotFoundError),
+)
 async def get_consent(user: CurrentUser, deps: HandlerDeps) -> Any:
     consent = await account_handlers.get_consent(deps, user.user_id)
     return ConsentResponse(**consent.__dict__)
 
 
-@router.put("/v1/account/consent", response_model=ConsentResponse)
+@router.put(
+    "/v1/account/consent",
+    response_model=ConsentResponse,
+    responses=problems(*SIGNED_IN, e.UserNotFoundError),
+)
 async def put_consent(body: ConsentBody, user: CurrentUser, deps: HandlerDeps) -> Any:
     consent = await account_handlers.set_consent(
         deps,
@@ -220,12 +293,12 @@ async def put_consent(body: ConsentBody, user: CurrentUser, deps: HandlerDeps) -
     return ConsentResponse(**consent.__dict__)
 
 
-@router.get("/v1/admin/otp/diagnostics")
+@router.get("/v1/admin/otp/diagnostics", responses=problems(*ADMIN))
 async def otp_diagnostics(admin: AdminUser, deps: HandlerDeps) -> dict[str, Any]:
     return await account_handlers.otp_diagnostics(deps)
 
 
-@router.post("/v1/admin/users/{user_id}/sessions/revoke")
+@router.post("/v1/admin/users/{user_id}/sessions/revoke", responses=problems(*ADMIN))
 async def revoke_user_sessions(
     user_id: uuid.UUID, admin: AdminUser, deps: HandlerDeps
 ) -> dict[str, int]:
@@ -235,7 +308,7 @@ async def revoke_user_sessions(
     return {"revoked": revoked}
 
 
-@router.put("/v1/admin/users/{user_id}/status")
+@router.put("/v1/admin/users/{user_id}/status", responses=problems(*ADMIN, e.UserNotFoundError))
 async def set_user_status(
     user_id: uuid.UUID, body: UserStatusBody, admin: AdminUser, deps: HandlerDeps
 ) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Each upstream's ``/openapi.json`` is fetched (cached ``OPENAPI_CACHE_SECONDS``; 
 is retried after a few seconds), and only operations the route table actually forwards to that
 service are kept, under the path a client uses (admin paths get their ``/v1/admin/<service>``
 prefix). Protected operations carry the bearer security requirement, every operation is tagged
-with its service, and component schemas whose names collide between services are renamed
+with its service, the gateway's own answers (edge problems: bad requests, body size, rate
+limits, upstream failures, the token check, read-only mode) join each operation's problem
+responses, and component schemas whose names collide between services are renamed
 ``<service>__<Name>`` (with every ``$ref`` rewritten). ``x-nerava-upstreams`` says which
 documents could not be fetched.
 """
@@ -17,11 +19,22 @@ import time
 from typing import Any
 
 import aiohttp
+from common.errors import PayloadTooLarge, TooManyRequests, UpstreamTimeout
+from common.openapi_errors import (
+    ADMIN,
+    PROBLEM_COMPONENT,
+    SIGNED_IN,
+    ErrorSpec,
+    documented_codes,
+    problems,
+)
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse, JSONResponse
 
-from gateway.routes import RouteTable
+from gateway.problems import BadGateway, InvalidPath, ReadOnlyMode, UpstreamUnavailable
+from gateway.rate_limit import RateLimiterUnavailable
+from gateway.routes import Route, RouteTable
 from gateway.upstreams import Upstreams
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -98,7 +111,7 @@ class OpenApiAggregator:
             "info": {"title": self._title, "version": self._version},
             "paths": {},
             "components": {
-                "schemas": {},
+                "schemas": {"ProblemDetails": PROBLEM_COMPONENT},
                 "securitySchemes": {
                     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
                 },
@@ -135,6 +148,8 @@ class OpenApiAggregator:
         match = self._routes.match(method.upper(), path)
         if match is not None and not match.route.public:
             op["security"] = [{"bearer": []}]
+        if match is not None:
+            add_edge_problems(op, match.route, method.upper())
         return op
 
     @staticmethod
@@ -148,6 +163,37 @@ class OpenApiAggregator:
         for name, schema in own.items():
             schemas[renames.get(name, name)] = _rewrite_refs(copy.deepcopy(schema), renames)
         return renames
+
+
+_EDGE: tuple[ErrorSpec, ...] = (
+    (InvalidPath.status, InvalidPath.code),
+    (InvalidPath.status, "invalid_content_length"),
+    (PayloadTooLarge.status, PayloadTooLarge.code),
+    (TooManyRequests.status, TooManyRequests.code),
+    (BadGateway.status, BadGateway.code),
+    (UpstreamUnavailable.status, UpstreamUnavailable.code),
+    (RateLimiterUnavailable.status, RateLimiterUnavailable.code),
+    (UpstreamTimeout.status, UpstreamTimeout.code),
+)
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def add_edge_problems(operation: Document, route: Route, method: str) -> None:
+    """What the gateway itself can answer on ``route``, merged into the upstream's responses:
+    malformed requests, body size, rate limits, upstream failures, the token check on a
+    protected route (and the admin role on an admin one), read-only mode on a write."""
+    edge: list[ErrorSpec] = list(_EDGE)
+    if not route.public:
+        edge += ADMIN if route.admin else SIGNED_IN
+    if method in _WRITES and route.route_class != "webhooks" and not route.read_only_writes:
+        edge.append((ReadOnlyMode.status, ReadOnlyMode.code))
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status, response in problems(*edge).items():
+        key = str(status)
+        codes = documented_codes(responses.get(key, {})) | documented_codes(response)
+        if key in responses and not documented_codes(responses[key]):
+            continue  # a success status of the upstream's (never the case for >= 400)
+        responses[key] = problems(*((int(status), c) for c in codes))[int(status)]
 
 
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:

@@ -40,6 +40,12 @@ class ReadOnlyMode(Unavailable):
     title = "Read-only mode"
 
 
+class MethodNotAllowed(AppError):
+    status = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
+
+
 class InvalidPath(InvalidInput):
     code = "invalid_path"
     title = "Invalid path"

@@ -28,6 +28,7 @@ from gateway.limits import EdgeRateLimits
 from gateway.problems import (
     CorsOriginRefused,
     InvalidPath,
+    MethodNotAllowed,
     ReadOnlyMode,
     not_found,
     payload_too_large,
@@ -85,6 +86,8 @@ class GatewayProxy:
         origin = incoming.origin
         if origin is not None and self.cors.allows(origin):
             extra += self.cors.response_headers(origin)
+        else:  # the answer differs by Origin: a shared cache must not serve it to another one
+            extra.append((b"vary", b"Origin"))
         started = time.perf_counter()
         try:
             status, upstream = await self._handle(scope, receive, send, incoming, request_id, extra)
@@ -112,6 +115,13 @@ class GatewayProxy:
         method: str = scope["method"]
         match = self.routes.match(method, path)
         if match is None:
+            allowed = self.routes.methods_of(path)
+            if allowed:
+                raise MethodNotAllowed(
+                    f"{method} is not allowed here.",
+                    headers={"Allow": ", ".join(allowed)},
+                    allowed=list(allowed),
+                )
             raise not_found(path)
         if "/." in path:
             segments = path.split("/")

@@ -64,6 +64,21 @@ class RouteTable:
                     per_method[method] = route
             self._by_prefix[spec.prefix] = (any_method, per_method)
 
+    def methods_of(self, path: str) -> tuple[str, ...]:
+        """The methods of the longest prefix of ``path`` whose rows all list their methods
+        (a request with another method is 405 there, not a shorter prefix's route)."""
+        candidate = path.rstrip("/") if len(path) > 1 else path
+        while candidate:
+            entry = self._by_prefix.get(candidate)
+            if entry is not None:
+                any_method, per_method = entry
+                return () if any_method is not None else tuple(sorted(per_method))
+            cut = candidate.rfind("/")
+            if cut <= 0:
+                return ()
+            candidate = candidate[:cut]
+        return ()
+
     def match(self, method: str, path: str) -> Match | None:
         by_prefix = self._by_prefix
         candidate = path.rstrip("/") if len(path) > 1 else path
@@ -71,10 +86,11 @@ class RouteTable:
             entry = by_prefix.get(candidate)
             if entry is not None:
                 route = entry[1].get(method) or entry[0]
-                if route is not None:
-                    if route.admin:
-                        return self._admin_match(route, path)
-                    return Match(route, route.upstream, path)
+                if route is None:
+                    return None  # this prefix lists its methods and not this one: 405
+                if route.admin:
+                    return self._admin_match(route, path)
+                return Match(route, route.upstream, path)
             cut = candidate.rfind("/")
             if cut <= 0:
                 return None

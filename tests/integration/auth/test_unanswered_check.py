@@ -52,7 +52,7 @@ async def test_a_late_approval_signs_the_user_in_on_retry(
     async def approved() -> bool:
         return (await fake_twilio.verification(phone))["status"] == "approved"
 
-    await eventually(approved, what="Twilio to approve the slow check", timeout=30)
+    await eventually(approved, timeout=30, what="the late check to be approved")
     retry = await auth.verify(challenge, code)
     assert retry.status_code == 200, retry.text
     assert retry.json()["user"]["phone_masked"].endswith(phone[-4:])

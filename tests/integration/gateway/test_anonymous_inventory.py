@@ -97,6 +97,18 @@ async def test_every_protected_operation_rejects_anonymous_requests(
     # auth's protected endpoints exist today; the inventory must have found them.
     assert "GET /v1/auth/me" in checked
     assert "GET /v1/admin/auth/otp/diagnostics" in checked
+    # and the sessions service's, public and admin (it has no anonymous route at all)
+    for operation in (
+        "GET /v1/chargers/nearby",
+        "GET /v1/chargers/{charger_id}/merchants",
+        "POST /v1/exclusive-sessions",
+        "POST /v1/exclusive-sessions/{session_id}/arrival",
+        "PATCH /v1/merchants/{merchant_id}",
+        "POST /v1/merchants/{merchant_id}/redemptions",
+        "GET /v1/admin/sessions/merchants",
+        "POST /v1/admin/sessions/exclusive-sessions/{session_id}/complete",
+    ):
+        assert operation in checked, operation
     assert not unroutable, f"operations the gateway cannot reach (add a route): {unroutable}"
     unexpected = [p for p in public if not p.split(" ", 1)[1].startswith(PUBLIC_BY_DESIGN)]
     assert not unexpected, f"public operations outside the allow-list: {unexpected}"

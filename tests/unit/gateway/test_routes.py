@@ -17,7 +17,6 @@ TABLE = RouteTable(DEFAULT_ROUTES)
         ("POST", "/v1/auth/otp/start", "auth", "/v1/auth/otp/start", "otp", True),
         ("POST", "/v1/auth/token/refresh", "auth", "/v1/auth/token/refresh", "auth", True),
         ("GET", "/v1/auth/jwks.json", "auth", "/v1/auth/jwks.json", "default", True),
-        ("POST", "/v1/auth/jwks.json", "auth", "/v1/auth/jwks.json", "auth", False),
         ("PUT", "/v1/account/consent", "auth", "/v1/account/consent", "default", False),
         ("GET", "/v1/chargers", "sessions", "/v1/chargers", "default", False),
         (
@@ -114,3 +113,13 @@ def test_client_ip_resolution() -> None:
     assert lb.resolve("10.0.0.5", ["10.0.0.7"]) == "10.0.0.7"
     assert lb.resolve("2001:db8::1", ["2001:db9::5"]) == "2001:db9::5"
     assert lb.resolve("10.0.0.5", ["garbage"]) == "10.0.0.5"
+
+
+def test_an_undeclared_method_of_a_method_listing_prefix_is_405_not_a_shorter_route() -> None:
+    """``POST /v1/auth/jwks.json`` used to fall through to ``/v1/auth`` (a 401 for a public
+    route); the prefix lists GET and HEAD only, so the edge answers 405 with ``Allow``."""
+    table = RouteTable(DEFAULT_ROUTES)
+    assert table.match("POST", "/v1/auth/jwks.json") is None
+    assert table.methods_of("/v1/auth/jwks.json") == ("GET", "HEAD")
+    assert table.methods_of("/v1/auth/me") == ()
+    assert table.match("HEAD", "/v1/auth/jwks.json") is not None

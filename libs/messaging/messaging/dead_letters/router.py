@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from common.auth_dependencies import require_role
 from common.errors import NotFound, Unavailable, Unprocessable
+from common.openapi_errors import ADMIN, problems
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
@@ -107,12 +108,20 @@ async def _resolve(repo: DeadLetterRepository, selection: Selection, max_batch: 
     return ids
 
 
+_NOT_FOUND = problems((404, "dead_letter_not_found"))
+_TOO_LARGE = problems((422, "selection_too_large"))
+
+
 def dead_letters_router(
     authorize: Callable[..., Any] | None = None,
 ) -> APIRouter:
     admin = authorize or require_role("admin")
     Admin = Annotated[Any, Depends(admin)]
-    router = APIRouter(prefix=PREFIX, tags=["dead-letters"])
+    router = APIRouter(
+        prefix=PREFIX,
+        tags=["dead-letters"],
+        responses=problems(*ADMIN, (503, "dead_letters_unavailable")),
+    )
 
     def filters(
         status: Status | None = None,
@@ -177,7 +186,7 @@ def dead_letters_router(
             ],
         }
 
-    @router.get("/{failed_id}")
+    @router.get("/{failed_id}", responses=_NOT_FOUND)
     async def show_dead_letter(request: Request, _: Admin, failed_id: int) -> dict[str, Any]:
         repo, _replayer, _max = _deps(request)
         row = await repo.get(failed_id)
@@ -185,7 +194,7 @@ def dead_letters_router(
             raise NotFound(f"No dead letter {failed_id}.", code="dead_letter_not_found")
         return detail(row)
 
-    @router.post("/replay")
+    @router.post("/replay", responses=_TOO_LARGE)
     async def replay_dead_letters(
         request: Request, principal: Admin, selection: Selection
     ) -> dict[str, Any]:
@@ -194,7 +203,7 @@ def dead_letters_router(
         result = await replayer.replay(ids, actor=actor_of(principal))
         return result.as_dict()
 
-    @router.post("/{failed_id}/replay")
+    @router.post("/{failed_id}/replay", responses=_NOT_FOUND)
     async def replay_one(request: Request, principal: Admin, failed_id: int) -> dict[str, Any]:
         repo, replayer, _max = _deps(request)
         if await repo.get(failed_id) is None:
@@ -213,17 +222,17 @@ def dead_letters_router(
             "changed_ids": changed,
         }
 
-    @router.post("/archive")
+    @router.post("/archive", responses=_TOO_LARGE)
     async def archive(request: Request, _: Admin, selection: Selection) -> dict[str, Any]:
         result: dict[str, Any] = await _move(request, selection, Status.UNRESOLVED, Status.ARCHIVED)
         return result
 
-    @router.post("/restore")
+    @router.post("/restore", responses=_TOO_LARGE)
     async def restore(request: Request, _: Admin, selection: Selection) -> dict[str, Any]:
         result: dict[str, Any] = await _move(request, selection, Status.ARCHIVED, Status.UNRESOLVED)
         return result
 
-    @router.post("/{failed_id}/notes")
+    @router.post("/{failed_id}/notes", responses=_NOT_FOUND)
     async def add_note(
         request: Request, principal: Admin, failed_id: int, note: NoteIn
     ) -> dict[str, Any]:

@@ -1,0 +1,191 @@
+"""``POST /v1/exclusive-sessions`` through the real service (one uvicorn worker, its real
+Postgres, Redis and RabbitMQ, tokens verified against a JWKS endpoint), at 1 and 50 concurrent
+clients: requests/s, p50, p99. Every request is a new driver, so every answer is a 201 with a
+new session, its outbox row and its offer codes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+from sessions.phone_crypto import generate_key_material
+
+from bench.report import emit, latency_figures
+from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
+
+BENCH = "sessions"
+ROOT = Path(__file__).resolve().parents[2]
+MERCHANTS_PER_CHARGER = 5
+CHARGERS = 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def jwks_server(keys: TestSigningKeys) -> AsyncIterator[str]:
+    app = web.Application()
+
+    async def jwks(request: web.Request) -> web.Response:
+        return web.json_response(keys.jwks())
+
+    app.router.add_get("/jwks.json", jwks)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/jwks.json"
+    finally:
+        await runner.cleanup()
+
+
+async def seed(database_url: str) -> list[tuple[str, str]]:
+    """Chargers across a box, each with merchants within walking distance: (merchant, charger)."""
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        pairs = await conn.fetch(
+            """
+            WITH c AS (
+                INSERT INTO sessions.chargers (id, external_id, name, network, lat, lng)
+                SELECT gen_random_uuid(), 'act-' || i, 'c', 'n', 30 + i * 0.01, -100
+                FROM generate_series(1, $1::int) AS i RETURNING id, lat, lng
+            ), m AS (
+                INSERT INTO sessions.merchants (id, owner_user_id, name, lat, lng, phone_key_id,
+                    phone_ciphertext, phone_hash, offer_title, billing_amount_minor, currency,
+                    reward_nova)
+                SELECT gen_random_uuid(), gen_random_uuid(), 'm', c.lat + 0.001 * j, c.lng,
+                    'k1', '\\x00'::bytea, '\\x00'::bytea, 'Coffee', 250, 'USD', 10
+                FROM c, generate_series(1, $2::int) AS j RETURNING id, lat, lng
+            )
+            SELECT m.id::text AS merchant_id, c.id::text AS charger_id
+            FROM m JOIN c ON abs(m.lat - c.lat) < 0.006 AND m.lng = c.lng
+            """,
+            CHARGERS,
+            MERCHANTS_PER_CHARGER,
+        )
+    finally:
+        await conn.close()
+    return [(r["merchant_id"], r["charger_id"]) for r in pairs]
+
+
+@contextlib.asynccontextmanager
+async def service(database_url: str, rabbitmq_url: str, jwks_url: str) -> AsyncIterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "RABBITMQ_URL": rabbitmq_url,
+        "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}",
+        "JWKS_URL": jwks_url,
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "LOG_LEVEL": "WARNING",
+        "HOUSEKEEPING_ENABLED": "false",
+        "DB_POOL_SIZE": "20",
+        "PHONE_ENCRYPTION_KEYS": json.dumps({"k1": generate_key_material()}),
+        "PHONE_ENCRYPTION_ACTIVE_KEY_ID": "k1",
+        "PHONE_LOOKUP_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "sessions.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(url + "/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the sessions service did not start")
+        yield url
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=30)
+
+
+async def load(
+    url: str, tokens: list[str], pairs: list[tuple[str, str]], *, clients: int
+) -> dict[str, Any]:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(tokens)):
+        queue.put_nowait(index)
+    samples: list[float] = []
+    statuses: dict[int, int] = {}
+    connector = aiohttp.TCPConnector(limit=clients)
+
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def client() -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                merchant, charger = pairs[index % len(pairs)]
+                began = time.perf_counter()
+                async with http.post(
+                    url + "/v1/exclusive-sessions",
+                    json={"merchant_id": merchant, "charger_id": charger},
+                    headers={"Authorization": f"Bearer {tokens[index]}"},
+                ) as resp:
+                    await resp.read()
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                samples.append(time.perf_counter() - began)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    return {
+        "clients": clients,
+        "requests": len(samples),
+        "requests_per_s": round(len(samples) / elapsed, 1),
+        "statuses": statuses,
+        **latency_figures(samples),
+    }
+
+
+async def run(database_url: str, rabbitmq_url: str) -> list[dict[str, Any]]:
+    keys = TestSigningKeys(kid="bench-sessions")
+    pairs = await seed(database_url)
+    lines = []
+    async with jwks_server(keys) as jwks_url, service(database_url, rabbitmq_url, jwks_url) as url:
+        for clients, requests in ((1, 600), (50, 6000)):
+            tokens = [keys.mint(sub=str(uuid.uuid4()), role="driver") for _ in range(requests)]
+            await load(url, tokens[:100], pairs, clients=clients)  # warm-up
+            figures = await load(url, tokens[100:], pairs, clients=clients)
+            lines.append(emit(BENCH, f"activate_{clients}_clients", target_rps=500, **figures))
+    return lines
