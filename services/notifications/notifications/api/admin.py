@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from common.auth_dependencies import AdminUser
-from common.errors import InvalidInput
+from common.errors import DependencyUnavailable, InvalidInput
+from common.openapi_errors import ADMIN, problems
 from fastapi import APIRouter, Query, Request
 
 from notifications.admin_handlers import list_deliveries, show_delivery
@@ -41,13 +42,8 @@ Status = Literal[
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 
-_PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
-ADMIN_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"description": "Invalid filter, query parameter or cursor", **_PROBLEM},
-    401: {"description": "No or invalid access token", **_PROBLEM},
-    403: {"description": "Not an admin", **_PROBLEM},
-    503: {"description": "The database cannot answer", **_PROBLEM},
-}
+ADMIN_RESPONSES = problems(*ADMIN, InvalidInput, DependencyUnavailable)
+SHOW_RESPONSES = problems(*ADMIN, InvalidInput, DependencyUnavailable, (404, "delivery_not_found"))
 
 
 def _deps(request: Request) -> Deps:
@@ -105,10 +101,7 @@ async def list_sms_deliveries(
     }
 
 
-@router.get(
-    "/{delivery_id}",
-    responses={404: {"description": "No such delivery", **_PROBLEM}, **ADMIN_RESPONSES},
-)
+@router.get("/{delivery_id}", responses=SHOW_RESPONSES)
 async def show_sms_delivery(
     request: Request, _: AdminUser, delivery_id: uuid.UUID
 ) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from common.errors import InvalidInput
+from common.errors import DependencyUnavailable, InvalidInput
+from common.openapi_errors import problems
 from fastapi import APIRouter, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -28,12 +29,7 @@ FORM = "application/x-www-form-urlencoded"
 
 router = APIRouter(tags=["webhooks"])
 
-_PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
-WEBHOOK_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"description": "A signed request without the fields Twilio sends", **_PROBLEM},
-    403: {"description": "Missing or invalid X-Twilio-Signature", **_PROBLEM},
-    503: {"description": "The database cannot answer; Twilio retries", **_PROBLEM},
-}
+WEBHOOK_RESPONSES = problems(WebhookSignatureInvalidError, InvalidInput, DependencyUnavailable)
 
 
 def _deps(request: Request) -> Deps:
