@@ -58,7 +58,11 @@ class FakeTwilio(FakeProvider):
     def render_error(self, rule: FaultRule, call: Call) -> web.Response:
         status = rule.status or 500
         code = int(rule.code) if rule.code is not None else status
-        return error_response(status, code, rule.message, path=call.request.path)
+        # A 429 rule's ``seconds`` is sent as ``Retry-After``, as Twilio does when throttling.
+        retry_after = rule.seconds if status == 429 and rule.seconds > 0 else None
+        return error_response(
+            status, code, rule.message, path=call.request.path, retry_after=retry_after
+        )
 
     def reset_state(self) -> None:
         self.verify.reset()

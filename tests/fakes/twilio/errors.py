@@ -31,11 +31,17 @@ def error_body(status: int, code: int, message: str) -> dict[str, object]:
 
 
 def error_response(
-    status: int, code: int, message: str | None = None, path: str = ""
+    status: int,
+    code: int,
+    message: str | None = None,
+    path: str = "",
+    retry_after: float | None = None,
 ) -> web.Response:
     text = message or MESSAGES.get(code, "Error").format(path=path)
     body = error_body(status, code, text)
     headers = {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
     if status == 401:
         body["detail"] = "Your AccountSid or AuthToken was incorrect."
         headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'

@@ -1,5 +1,6 @@
 """HTTP client of the admin API, through the gateway: ``/v1/admin/<service>/<resource>``
-(``dead-letters`` by default, ``kill-switches`` for payments)."""
+(``dead-letters`` by default; ``kill-switches`` of payments,
+``sms-deliveries`` of notifications)."""
 
 from __future__ import annotations
 

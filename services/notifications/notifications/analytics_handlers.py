@@ -1,0 +1,39 @@
+"""Use case: one analytics event from the lossy queue, kept only when the rules allow it.
+
+Returns the outcome the sink counts: ``stored``, ``duplicate``, ``no_consent``,
+``pii_without_user`` or ``invalid``. Never raises for a bad event: analytics never fail anyone.
+"""
+
+from __future__ import annotations
+
+from messaging.envelope import Envelope
+from pydantic import ValidationError
+
+from notifications import analytics_repository, consent_repository
+from notifications.analytics_rules import allows_analytics, carries_personal_data
+from notifications.contracts import AnalyticsEvent
+from notifications.deps import Deps
+
+
+async def record_analytics_event(deps: Deps, envelope: Envelope) -> str:
+    try:
+        event = AnalyticsEvent.model_validate(envelope.data)
+    except ValidationError:
+        return "invalid"
+    if event.user_id is None and carries_personal_data(event.properties):
+        return "pii_without_user"
+    async with deps.uow() as tx:
+        if event.user_id is not None:
+            consent = await consent_repository.consent_of(tx, event.user_id)
+            if not allows_analytics(consent, event.occurred_at):
+                return "no_consent"
+        stored = await analytics_repository.store(
+            tx,
+            message_id=envelope.message_id,
+            name=event.name,
+            user_id=event.user_id,
+            producer=envelope.producer,
+            properties=event.properties,
+            occurred_at=event.occurred_at,
+        )
+    return "stored" if stored else "duplicate"

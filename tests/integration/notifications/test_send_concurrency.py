@@ -1,0 +1,82 @@
+"""Two copies of one send command handled at the same moment (two replicas, a redelivery racing
+its original) send one SMS: the delivery row lock serializes the decision, and the attempt
+number is unique per delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
+
+import pytest
+from common.uow import UnitOfWorkFactory
+from messaging.contracts import read
+from messaging.failures import TransientError
+from messaging.subscriber import Delivery
+from notifications.contracts import SendSms
+from notifications.send_handlers import send_sms
+from notifications.settings import SEND_QUEUE
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fakes.twilio.control import TwilioControl
+from tests.integration.notifications.conftest import SettingsFactory, running
+from tests.integration.notifications.sms import attempts, messages_to, random_phone, send_command
+
+
+def meeting_at_first_transaction(
+    inner: UnitOfWorkFactory, barrier: asyncio.Barrier
+) -> UnitOfWorkFactory:
+    """A unit of work whose first transaction in each task waits until every task has one open."""
+    met: set[asyncio.Task[object] | None] = set()
+
+    @asynccontextmanager
+    async def uow() -> AsyncIterator[AsyncSession]:
+        async with inner() as tx:
+            task = asyncio.current_task()
+            if task not in met:
+                met.add(task)
+                await tx.execute(text("SELECT 1"))
+                await barrier.wait()
+            yield tx
+
+    def factory() -> AbstractAsyncContextManager[AsyncSession]:
+        return uow()
+
+    return factory
+
+
+async def test_two_concurrent_copies_of_a_command_send_one_sms(
+    notifications_settings: SettingsFactory, fake_twilio: TwilioControl
+) -> None:
+    phone = random_phone()
+    envelope = send_command(phone)
+    command = read(envelope, SendSms)
+    async with running(notifications_settings(queue_prefetch={SEND_QUEUE: 1})) as service:
+        copy = Delivery(
+            envelope=envelope,
+            consumer=SEND_QUEUE,
+            attempt=1,
+            replay_count=0,
+            headers={},
+            deps=service.deps,
+        )
+        # A first try throttled by Twilio leaves the delivery pending with one attempt.
+        await fake_twilio.fail_next("messages.create", status=429, code=20429)
+        with pytest.raises(TransientError):
+            await send_sms(service.deps, copy, command)
+
+        barrier = asyncio.Barrier(2)
+        deps = replace(service.deps, uow=meeting_at_first_transaction(service.deps.uow, barrier))
+        results = await asyncio.gather(
+            send_sms(deps, copy, command), send_sms(deps, copy, command), return_exceptions=True
+        )
+
+        assert len(await messages_to(fake_twilio, phone)) == 1
+        outcomes = sorted(type(r).__name__ for r in results)
+        assert outcomes in (["NoneType", "TransientError"], ["NoneType", "NoneType"]), results
+        assert [a.outcome for a in await attempts(service, str(command.delivery_key))] == [
+            "not_sent",
+            "accepted",
+        ]
