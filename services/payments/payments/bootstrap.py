@@ -1,7 +1,8 @@
 """The composition root of the payments service: the only module that imports adapters.
 
 ``running`` builds the deps from settings and the shared infrastructure and opens messaging
-with them (the consumers' handlers get them as ``delivery.deps``).
+with them (the consumers' handlers get them as ``delivery.deps``; dead-letter replays of money
+queues pass the kill-switch guard) and the periodic jobs. Tests replace parts of the deps.
 """
 
 from __future__ import annotations
@@ -10,30 +11,76 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from common.direct_sql import DirectPool, open_direct_pool
+from common.periodic import run_periodic_jobs
 from common.service import Infrastructure
 from common.uow import UnitOfWork
+from messaging.inbox import Inbox
 from messaging.lifecycle import open_messaging
+from messaging.outbox import Outbox
 from messaging.subscriber import Subscriptions
 
-from payments import tables
-from payments.deps import Deps
+from payments import contracts, jobs, tables
+from payments.deps import PaymentsDeps
+from payments.kill_switch_reader import CachedKillSwitches
+from payments.replay_guard import money_replay_guard
 from payments.settings import PaymentsSettings
 
 
-def build_deps(settings: PaymentsSettings, infra: Infrastructure, **overrides: Any) -> Deps:
-    values: dict[str, Any] = {"uow": UnitOfWork(infra.database.sessions)}
+def build_deps(
+    settings: PaymentsSettings,
+    infra: Infrastructure,
+    *,
+    direct: DirectPool | None = None,
+    **overrides: Any,
+) -> PaymentsDeps:
+    """``direct``: the asyncpg pool of the hot path's single statements (key claims)."""
+    database = infra.database
+    values: dict[str, Any] = {
+        "settings": settings,
+        "uow": UnitOfWork(database.sessions, direct_pool=direct),
+        "engine": database.engine,
+        "outbox": Outbox(tables.messaging.outbox, contracts.PUBLISHES),
+        "inbox": Inbox(tables.messaging.inbox),
+        "kill_switches": CachedKillSwitches(
+            database.engine, cache_seconds=settings.kill_switch_cache_seconds
+        ),
+    }
     values.update(overrides)
-    return Deps(**values)
+    return PaymentsDeps(**values)
 
 
 @asynccontextmanager
 async def running(
     settings: PaymentsSettings,
     infra: Infrastructure,
-    subscriptions: Subscriptions[Deps] | None = None,
-) -> AsyncIterator[Deps]:
-    deps = build_deps(settings, infra)
-    async with open_messaging(
-        infra.app, settings, infra.database, tables.messaging, subscriptions, deps=deps
+    subscriptions: Subscriptions[PaymentsDeps] | None = None,
+) -> AsyncIterator[PaymentsDeps]:
+    async with open_direct_pool(settings) as direct:
+        deps = build_deps(settings, infra, direct=direct)
+        async with _background(settings, infra, subscriptions, deps):
+            yield deps
+
+
+@asynccontextmanager
+async def _background(
+    settings: PaymentsSettings,
+    infra: Infrastructure,
+    subscriptions: Subscriptions[PaymentsDeps] | None,
+    deps: PaymentsDeps,
+) -> AsyncIterator[None]:
+    async with (
+        open_messaging(
+            infra.app,
+            settings,
+            infra.database,
+            tables.messaging,
+            subscriptions,
+            deps=deps,
+            replay_guard=money_replay_guard(deps.kill_switches),
+        ),
+        # app=None: open_messaging already runs a periodic job registering the same metric
+        # names in the app's registry (a second registration raises DuplicateTimeseries).
+        run_periodic_jobs(None, jobs.periodic_jobs(deps)),
     ):
-        yield deps
+        yield

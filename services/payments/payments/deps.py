@@ -1,15 +1,65 @@
-"""What the payments service's handlers may touch, typed by Protocols.
+"""What handlers may touch, typed by Protocols; ``bootstrap.build_deps`` builds the real ones.
 
-``bootstrap`` builds the real ones; tests pass fakes there.
+Seams the Stripe half (payouts, billing) uses as they are: ``uow`` (one transaction),
+``kill_switches.require(Operation.PAYOUT)`` (re-checked right before a Stripe call),
+``audit.append`` (payments.audit), the idempotent-request runner (payments.idempotent) and the
+clearing accounts of ``payments.ledger``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+import asyncpg
+from common.direct_sql import DirectStatement
 from common.uow import UnitOfWorkFactory
+from messaging.inbox import Inbox
+from messaging.outbox import Outbox
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from payments.kill_switches import Operation, Switch
+from payments.settings import PaymentsSettings
 
 
-@dataclass(frozen=True)
-class Deps:
-    uow: UnitOfWorkFactory
+class PaymentsUnitOfWork(UnitOfWorkFactory, Protocol):
+    async def direct(
+        self, statement: DirectStatement, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        """One autocommit statement on the direct pool (hot paths)."""
+
+
+class KillSwitchCheck(Protocol):
+    async def states(self) -> Mapping[Switch, bool] | None:
+        """The switches now (cached briefly); None when they cannot be read."""
+
+    async def require(self, operation: Operation) -> None:
+        """Raises ``MoneyMovementDisabledError`` unless ``operation`` is allowed now."""
+
+    def invalidate(self) -> None:
+        """Forget the cached state (after a change made by this replica)."""
+
+
+class Hooks:
+    """Points where a test can pause a use case (barriers); no-ops in production."""
+
+    async def after_claim(self, scope: str) -> None:
+        """An idempotency key was claimed; its work has not started."""
+
+    async def before_post(self, kind: str) -> None:
+        """Inside the work's transaction, right before the journal is posted."""
+
+
+@dataclass
+class PaymentsDeps:
+    settings: PaymentsSettings
+    uow: PaymentsUnitOfWork
+    engine: AsyncEngine
+    outbox: Outbox
+    inbox: Inbox
+    kill_switches: KillSwitchCheck
+    hooks: Hooks = field(default_factory=Hooks)
+
+
+Deps = PaymentsDeps

@@ -12,7 +12,7 @@ from common.service import Infrastructure, create_service_app, lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
 
-from payments import bootstrap
+from payments import admin_api, api, bootstrap, consumers
 from payments.settings import PaymentsSettings
 
 
@@ -21,12 +21,15 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def start(infra: Infrastructure) -> AsyncIterator[None]:
-        async with bootstrap.running(settings, infra) as deps:
+        async with bootstrap.running(settings, infra, consumers.subscriptions) as deps:
             infra.app.state.deps = deps
             yield
 
     return create_service_app(
-        settings, title="Nerava payments", routers=[dead_letters_router()], start=start
+        settings,
+        title="Nerava payments",
+        routers=[api.router, admin_api.router, dead_letters_router()],
+        start=start,
     )
 
 

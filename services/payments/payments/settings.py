@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from common.service import ConnectedServiceSettings
 from messaging.settings import MessagingSettings
+from pydantic import Field
 
 
 class PaymentsSettings(ConnectedServiceSettings, MessagingSettings):
     service_name: str = "payments"
     http_port: int = 8004
     db_schema: str = "payments"
+
+    idempotency_retention_hours: int = Field(default=24, ge=24, le=24 * 30)
+    """How long a completed Idempotency-Key replays its response (at least 24 h)."""
+    idempotency_lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    """How long an in-flight request holds its key (a concurrent retry gets 409 in use)."""
+    idempotency_reaper_interval_seconds: float = Field(default=300.0, gt=0)
+    """How often each replica deletes expired idempotency keys."""
+    idempotency_reaper_batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Keys deleted per reaper transaction."""
+    kill_switch_cache_seconds: float = Field(default=2.0, ge=0, le=30)
+    """How long a replica caches the kill switches read from the database (fails closed)."""
+    parked_rewards_interval_seconds: float = Field(default=5.0, gt=0)
+    """How often parked rewards (earning was off) are applied once earning reopens."""
+    parked_rewards_batch_size: int = Field(default=100, ge=1, le=1_000)
+    """Parked rewards applied per transaction."""
+
+    @property
+    def idempotency_key_required(self) -> bool:
+        """Money-moving POSTs need an ``Idempotency-Key`` everywhere but ``local``."""
+        return self.env.value != "local"

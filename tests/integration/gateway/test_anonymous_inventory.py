@@ -97,6 +97,17 @@ async def test_every_protected_operation_rejects_anonymous_requests(
     # auth's protected endpoints exist today; the inventory must have found them.
     assert "GET /v1/auth/me" in checked
     assert "GET /v1/admin/auth/otp/diagnostics" in checked
+    # payments: the wallet, redemptions and the admin routes (grants, kill switches).
+    for operation in (
+        "GET /v1/wallet",
+        "GET /v1/wallet/transactions",
+        "POST /v1/wallet/redemptions",
+        "POST /v1/admin/payments/grants",
+        "GET /v1/admin/payments/kill-switches",
+        "PUT /v1/admin/payments/kill-switches",
+        "GET /v1/admin/payments/parked-rewards",
+    ):
+        assert operation in checked, operation
     assert not unroutable, f"operations the gateway cannot reach (add a route): {unroutable}"
     unexpected = [p for p in public if not p.split(" ", 1)[1].startswith(PUBLIC_BY_DESIGN)]
     assert not unexpected, f"public operations outside the allow-list: {unexpected}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from nerava_ops.dead_letters import dead_letters
+from nerava_ops.kill_switches import kill_switches
 
 app = typer.Typer(name="nerava-ops", help="Nerava operations.", no_args_is_help=True)
 app.add_typer(dead_letters, name="dead-letters")
+app.add_typer(kill_switches, name="kill-switches")

@@ -1,4 +1,5 @@
-"""HTTP client of the admin API, through the gateway: ``/v1/admin/<service>/dead-letters``."""
+"""HTTP client of the admin API, through the gateway: ``/v1/admin/<service>/<resource>``
+(``dead-letters`` by default, ``kill-switches`` for payments)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,17 @@ class Target:
 
 
 class AdminClient:
-    def __init__(self, target: Target, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        resource: str = "dead-letters",
+    ) -> None:
         headers = {"Accept": "application/json"}
         if target.token:
             headers["Authorization"] = f"Bearer {target.token}"
-        self.base = f"/v1/admin/{target.service}/dead-letters"
+        self.base = f"/v1/admin/{target.service}/{resource}"
         self.http = httpx.Client(
             base_url=target.api.rstrip("/"),
             headers=headers,

@@ -19,8 +19,10 @@ err = Console(stderr=True)
 
 
 @contextmanager
-def open_client(api: str, token: str | None, service: str) -> Iterator[AdminClient]:
-    client = AdminClient(Target(api=api, token=token, service=service))
+def open_client(
+    api: str, token: str | None, service: str, *, resource: str = "dead-letters"
+) -> Iterator[AdminClient]:
+    client = AdminClient(Target(api=api, token=token, service=service), resource=resource)
     try:
         yield client
     except ApiError as exc:

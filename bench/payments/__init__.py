@@ -1,0 +1,1 @@
+"""Benchmarks of the payments service (ledger part)."""

@@ -1,0 +1,51 @@
+"""Subscribers of payments: decode with the reader model -> call a handler. No SQL, no commit."""
+
+from __future__ import annotations
+
+from messaging.subscriber import Delivery, Subscriptions
+
+from payments import projection_handlers, reward_handlers
+from payments.contracts import (
+    MerchantCreatedV1,
+    MerchantUpdatedV1,
+    SessionCompletedV1,
+    UserRegisteredV1,
+)
+from payments.deps import PaymentsDeps
+
+SESSION_COMPLETED_QUEUE = "payments.session_completed"
+MERCHANTS_QUEUE = "payments.merchants"
+USERS_QUEUE = "payments.users"
+MONEY_QUEUES = frozenset({SESSION_COMPLETED_QUEUE})
+"""Queues whose replay moves money: the dead-letter replay guard checks the kill switches."""
+
+subscriptions: Subscriptions[PaymentsDeps] = Subscriptions()
+
+
+def _deps(delivery: Delivery[PaymentsDeps]) -> PaymentsDeps:
+    return delivery.deps
+
+
+@subscriptions.subscribe(SESSION_COMPLETED_QUEUE, events=[SessionCompletedV1.message_type])
+async def on_session_completed(delivery: Delivery[PaymentsDeps]) -> None:
+    event = delivery.read(SessionCompletedV1)
+    await reward_handlers.on_session_completed(_deps(delivery), event, delivery)
+
+
+@subscriptions.subscribe(
+    MERCHANTS_QUEUE,
+    events=[MerchantCreatedV1.message_type, MerchantUpdatedV1.message_type],
+)
+async def on_merchant_changed(delivery: Delivery[PaymentsDeps]) -> None:
+    event: MerchantCreatedV1 | MerchantUpdatedV1
+    if delivery.envelope.type == MerchantCreatedV1.message_type:
+        event = delivery.read(MerchantCreatedV1)
+    else:
+        event = delivery.read(MerchantUpdatedV1)
+    await projection_handlers.on_merchant_changed(_deps(delivery), event, delivery)
+
+
+@subscriptions.subscribe(USERS_QUEUE, events=[UserRegisteredV1.message_type])
+async def on_user_registered(delivery: Delivery[PaymentsDeps]) -> None:
+    event = delivery.read(UserRegisteredV1)
+    await projection_handlers.on_user_registered(_deps(delivery), event, delivery)

@@ -1,0 +1,67 @@
+"""The payments service's error codes (one class per stable ``code``).
+
+request        400 validation_failed               400 idempotency_key_required
+               400 idempotency_key_invalid
+idempotency    409 idempotency_key_reused (same key, different payload)
+               409 idempotency_key_in_use (same key in flight; Retry-After)
+ledger         409 insufficient_funds (stored on the key and replayed, as Stripe does)
+references     404 merchant_not_found                409 merchant_inactive
+               404 driver_not_found                  404 kill_switch_not_found
+kill switches  503 money_movement_disabled (a switch is off, or cannot be read: fail closed;
+               the idempotency key is not consumed)
+any            503 dependency_unavailable (Postgres cannot answer: common.uow)
+"""
+
+from __future__ import annotations
+
+from common.errors import Conflict, InvalidInput, NotFound, Unavailable
+
+
+class IdempotencyKeyRequiredError(InvalidInput):
+    code = "idempotency_key_required"
+    title = "Idempotency-Key header required"
+
+
+class IdempotencyKeyInvalidError(InvalidInput):
+    code = "idempotency_key_invalid"
+    title = "Invalid Idempotency-Key header"
+
+
+class IdempotencyKeyReusedError(Conflict):
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused with a different request"
+
+
+class IdempotencyKeyInUseError(Conflict):
+    code = "idempotency_key_in_use"
+    title = "A request with this idempotency key is in progress"
+
+
+class InsufficientFundsError(Conflict):
+    code = "insufficient_funds"
+    title = "Insufficient funds"
+
+
+class MerchantNotFoundError(NotFound):
+    code = "merchant_not_found"
+    title = "Merchant not found"
+
+
+class MerchantInactiveError(Conflict):
+    code = "merchant_inactive"
+    title = "Merchant is not active"
+
+
+class DriverNotFoundError(NotFound):
+    code = "driver_not_found"
+    title = "Driver not found"
+
+
+class KillSwitchNotFoundError(NotFound):
+    code = "kill_switch_not_found"
+    title = "Unknown kill switch"
+
+
+class MoneyMovementDisabledError(Unavailable):
+    code = "money_movement_disabled"
+    title = "Money movement is disabled"
