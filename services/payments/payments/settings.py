@@ -6,8 +6,12 @@ from common.service import ConnectedServiceSettings
 from messaging.settings import MessagingSettings
 from pydantic import Field
 
+from payments.stripe_settings import StripeSettings
 
-class PaymentsSettings(ConnectedServiceSettings, MessagingSettings):
+
+class PaymentsSettings(StripeSettings, ConnectedServiceSettings, MessagingSettings):
+    """Stripe's fields and their startup checks come from :class:`StripeSettings`."""
+
     service_name: str = "payments"
     http_port: int = 8004
     db_schema: str = "payments"
