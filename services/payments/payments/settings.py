@@ -8,6 +8,9 @@ from pydantic import Field
 
 from payments.stripe_settings import StripeSettings
 
+BILLING_CHARGE_QUEUE = "payments.billing.charge"
+STRIPE_RETRY_SCHEDULE = ("30s", "2m", "10m")
+
 
 class PaymentsSettings(StripeSettings, ConnectedServiceSettings, MessagingSettings):
     """Stripe's fields and their startup checks come from :class:`StripeSettings`."""
@@ -30,6 +33,11 @@ class PaymentsSettings(StripeSettings, ConnectedServiceSettings, MessagingSettin
     """How often parked rewards (earning was off) are applied once earning reopens."""
     parked_rewards_batch_size: int = Field(default=100, ge=1, le=1_000)
     """Parked rewards applied per transaction."""
+
+    retry_schedules: dict[str, list[str]] = Field(
+        default_factory=lambda: {BILLING_CHARGE_QUEUE: list(STRIPE_RETRY_SCHEDULE)}
+    )
+    """Per-queue retry schedules; the billing worker retries on Stripe's (30s, 2m, 10m)."""
 
     @property
     def idempotency_key_required(self) -> bool:

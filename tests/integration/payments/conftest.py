@@ -26,7 +26,7 @@ from payments.deps import Hooks, PaymentsDeps
 from payments.ledger import GRANTS_ISSUANCE, JournalKind, driver_wallet, transfer
 from payments.main import create_app
 from payments.projections import MerchantView
-from payments.settings import PaymentsSettings
+from payments.settings import BILLING_CHARGE_QUEUE, PaymentsSettings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -55,6 +55,7 @@ def payments_settings(infra: RunInfra, fake_stripe: StripeControl) -> SettingsFa
             "rabbitmq_url": infra.rabbitmq_url,
             "retry_tiers": ["1s", "2s"],
             "retry_default_schedule": ["1s", "2s"],
+            "retry_schedules": {BILLING_CHARGE_QUEUE: ["1s", "2s"]},
             "graceful_timeout_seconds": 10,
             "outbox_poll_seconds": 0.2,
             "kill_switch_cache_seconds": 0,
