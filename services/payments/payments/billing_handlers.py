@@ -226,6 +226,7 @@ async def _settle(
     payment_intent_id: str | None,
     error_code: str | None,
 ) -> None:
+    await deps.hooks.before_settle("billing")
     async with deps.uow() as tx:
         locked = await billing_store.charge(tx, charge.billing_event_id, lock=True)
         if locked is None or locked.settled:

@@ -60,6 +60,9 @@ class Hooks:
     async def before_stripe_call(self, operation: str) -> None:
         """A worker is about to re-check the kill switches and call Stripe."""
 
+    async def before_settle(self, kind: str) -> None:
+        """Stripe answered; the outcome is about to be stored (its own transaction)."""
+
 
 @dataclass
 class PaymentsDeps:

@@ -8,6 +8,7 @@ without a payment method waiting visibly, the kill switch re-checked before the 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 from messaging.envelope import Envelope
 from messaging.subscriber import Delivery
-from payments import reward_handlers
+from payments import billing_handlers, billing_store, reward_handlers
 from payments.contracts import SessionCompletedV1
+from payments.deps import Hooks
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fakes.stripe.control import StripeControl
@@ -279,3 +281,40 @@ async def test_the_kill_switch_is_rechecked_before_the_call_and_guards_the_repla
     assert replay.status_code == 200, replay.text
     await wait_status(payments, event, "succeeded")
     assert len(await charges_for(fake_stripe, event)) == 1
+
+
+class SettleBarrier(Hooks):
+    """Holds both deliveries right before they store Stripe's answer, then lets them race."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = asyncio.Barrier(parties)
+
+    async def before_settle(self, kind: str) -> None:
+        async with asyncio.timeout(10):
+            await self.barrier.wait()
+
+
+async def test_concurrent_deliveries_of_one_charge_settle_it_once(
+    payments: PaymentsClient, fake_stripe: StripeControl, db: AsyncEngine
+) -> None:
+    """Two deliveries of the same command (a redelivery racing the first): Stripe answers both
+    with the one PaymentIntent of the key; the row lock lets one of them settle and publish."""
+    merchant = await payments.add_merchant()
+    assert (await set_billing(payments, merchant, "pm_card_visa")).status_code == 200
+    event = completed(merchant)
+    async with payments.deps.uow() as tx:  # the row alone: no command, the test is the worker
+        await billing_store.record_charge(
+            tx,
+            billing_event_id=event.billing_event_id,
+            merchant_id=merchant,
+            session_id=event.session_id,
+            amount_minor=event.amount_minor,
+            currency=event.currency,
+        )
+    payments.deps.hooks = SettleBarrier(2)
+    await asyncio.gather(
+        *(billing_handlers.execute_charge(payments.deps, event.billing_event_id) for _ in range(2))
+    )
+    assert (await charge_of(payments, event))["status"] == "succeeded"
+    assert len(await charges_for(fake_stripe, event)) == 1
+    assert await published(db, "merchant.billed.v1", event) == 1
