@@ -32,7 +32,7 @@ async def test_opposite_order_journals_do_not_deadlock(payments: PaymentsClient)
             actor_id="deadlock",
         )
         async with deps.uow() as tx:
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(60):
                 await barrier.wait()  # every transaction starts its journal at once
             result = await ledger_repository.post(tx, journal)
             return result.status

@@ -23,11 +23,13 @@ from tests.integration.payments.conftest import PaymentsClient, SettingsFactory,
 from tests.integration.payments.test_kill_switches_and_rewards import completed, delivery_of
 from tests.support.jwt_tokens import TestSigningKeys
 
-# Accounts touched by the raw-SQL guard tests (kind 'adjustment', written around the ledger
-# functions on purpose) are left out of the per-account sums; every journal still counts.
+# Accounts touched by the raw-SQL guard tests (kind 'adjustment' by actor 'test', written
+# around the ledger functions on purpose) are left out of the per-account sums; every journal
+# still counts.
 POSTED = (
     "a.id NOT IN (SELECT e.account_id FROM payments.ledger_entries e"
-    " JOIN payments.ledger_transactions t ON t.id = e.transaction_id WHERE t.kind = 'adjustment')"
+    " JOIN payments.ledger_transactions t ON t.id = e.transaction_id"
+    " WHERE t.kind = 'adjustment' AND t.actor_id = 'test')"
 )
 INVARIANTS_SQL = {
     "unbalanced journals": "SELECT count(*) FROM (SELECT transaction_id"

@@ -116,7 +116,7 @@ class HoldAfterClaim(Hooks):
 
     async def after_claim(self, scope: str) -> None:
         self.claimed.set()
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(60):
             await self.release.wait()
 
 
