@@ -52,6 +52,9 @@ FAKE_TWILIO_ACCOUNT = {
     "TWILIO_API_KEY_SECRET": "local-fake-twilio-api-key-secret-1",
     "TWILIO_VERIFY_SERVICE_SID": "VA" + "0" * 31 + "1",
 }
+# The fake Stripe's account (tests/fakes/stripe/config.py defaults).
+FAKE_STRIPE_API_KEY = "sk_test_local"
+FAKE_STRIPE_WEBHOOK_SECRET = "whsec_local_fake_stripe_webhook_secret_0001"
 LOCAL_SECRETS = Path(__file__).resolve().parent / ".secrets" / "auth.json"
 
 
@@ -103,6 +106,15 @@ def auth_overrides(
     return overrides
 
 
+def payments_overrides(ports: Mapping[str, int]) -> dict[str, str]:
+    """The real Stripe SDK against the fake Stripe: its URL, test key and signing secret."""
+    return {
+        "STRIPE_API_BASE": url(ports, "fake-stripe"),
+        "STRIPE_SECRET_KEY": FAKE_STRIPE_API_KEY,
+        "STRIPE_WEBHOOK_SECRETS": json.dumps([FAKE_STRIPE_WEBHOOK_SECRET]),
+    }
+
+
 def url(ports: Mapping[str, int], name: str) -> str:
     """Where a process listens; empty when that process is not part of this stack."""
     return f"http://{HOST}:{ports[name]}" if name in ports else ""
@@ -122,6 +134,7 @@ def service_overrides(
             "PUBLIC_BASE_URL": url(ports, "gateway"),
         },
         "auth": auth_overrides(ports, env, otp_provider),
+        "payments": payments_overrides(ports),
         "fake-twilio": {},
         "fake-stripe": {},
     }

@@ -15,7 +15,12 @@ from payments.contracts import (
 
 
 def test_payments_publishes_reward_credited_with_the_catalogue_fields() -> None:
-    assert [m.message_type for m in PUBLISHES] == ["reward.credited.v1"]
+    assert [m.message_type for m in PUBLISHES] == [
+        "reward.credited.v1",
+        "payments.billing.charge.v1",
+        "merchant.billed.v1",
+        "merchant.billing_failed.v1",
+    ]
     assert set(RewardCreditedV1.model_fields) == {
         "session_id",
         "driver_id",

@@ -19,12 +19,16 @@ from messaging.inbox import Inbox
 from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
 from messaging.subscriber import Subscriptions
+from prometheus_client import CollectorRegistry
 
 from payments import contracts, jobs, tables
 from payments.deps import PaymentsDeps
 from payments.kill_switch_reader import CachedKillSwitches
 from payments.replay_guard import money_replay_guard
 from payments.settings import PaymentsSettings
+from payments.stripe_objects import StripeApi
+from payments.stripe_provider import StripePaymentProvider
+from payments.stripe_webhooks import StripeWebhookVerifier
 
 
 def build_deps(
@@ -32,9 +36,11 @@ def build_deps(
     infra: Infrastructure,
     *,
     direct: DirectPool | None = None,
+    stripe_api: StripeApi | None = None,
     **overrides: Any,
 ) -> PaymentsDeps:
-    """``direct``: the asyncpg pool of the hot path's single statements (key claims)."""
+    """``direct``: the asyncpg pool of the hot path's single statements (key claims);
+    ``stripe_api``: the Stripe client built in the lifespan (:func:`stripe_client`)."""
     database = infra.database
     values: dict[str, Any] = {
         "settings": settings,
@@ -45,8 +51,12 @@ def build_deps(
         "kill_switches": CachedKillSwitches(
             database.engine, cache_seconds=settings.kill_switch_cache_seconds
         ),
+        "stripe": stripe_api,
+        "webhooks": StripeWebhookVerifier.from_settings(settings),
     }
     values.update(overrides)
+    if values["stripe"] is None:
+        raise ValueError("build_deps needs the Stripe client (stripe_api=...)")
     return PaymentsDeps(**values)
 
 
@@ -56,10 +66,25 @@ async def running(
     infra: Infrastructure,
     subscriptions: Subscriptions[PaymentsDeps] | None = None,
 ) -> AsyncIterator[PaymentsDeps]:
-    async with open_direct_pool(settings) as direct:
-        deps = build_deps(settings, infra, direct=direct)
+    async with (
+        open_direct_pool(settings) as direct,
+        stripe_client(settings, getattr(infra.app.state, "metrics_registry", None)) as stripe_api,
+    ):
+        deps = build_deps(settings, infra, direct=direct, stripe_api=stripe_api)
         async with _background(settings, infra, subscriptions, deps):
             yield deps
+
+
+@asynccontextmanager
+async def stripe_client(
+    settings: PaymentsSettings, registry: CollectorRegistry | None = None
+) -> AsyncIterator[StripePaymentProvider]:
+    """The process's one Stripe client (its metrics in ``registry``), closed on exit."""
+    provider = StripePaymentProvider.from_settings(settings, registry=registry)
+    try:
+        yield provider
+    finally:
+        await provider.close()
 
 
 @asynccontextmanager

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from messaging.subscriber import Delivery, Subscriptions
 
-from payments import projection_handlers, reward_handlers
+from payments import billing_handlers, projection_handlers, reward_handlers
 from payments.contracts import (
+    BillingChargeV1,
     MerchantCreatedV1,
     MerchantUpdatedV1,
     SessionCompletedV1,
     UserRegisteredV1,
 )
 from payments.deps import PaymentsDeps
+from payments.settings import BILLING_CHARGE_QUEUE as BILLING_QUEUE
 
 SESSION_COMPLETED_QUEUE = "payments.session_completed"
 MERCHANTS_QUEUE = "payments.merchants"
 USERS_QUEUE = "payments.users"
-MONEY_QUEUES = frozenset({SESSION_COMPLETED_QUEUE})
+BILLING_CHARGE_QUEUE = BILLING_QUEUE
+MONEY_QUEUES = frozenset({SESSION_COMPLETED_QUEUE, BILLING_CHARGE_QUEUE})
 """Queues whose replay moves money: the dead-letter replay guard checks the kill switches."""
 
 subscriptions: Subscriptions[PaymentsDeps] = Subscriptions()
@@ -30,6 +33,12 @@ def _deps(delivery: Delivery[PaymentsDeps]) -> PaymentsDeps:
 async def on_session_completed(delivery: Delivery[PaymentsDeps]) -> None:
     event = delivery.read(SessionCompletedV1)
     await reward_handlers.on_session_completed(_deps(delivery), event, delivery)
+
+
+@subscriptions.subscribe(BILLING_CHARGE_QUEUE, commands=[BillingChargeV1.message_type])
+async def on_billing_charge(delivery: Delivery[PaymentsDeps]) -> None:
+    command = delivery.read(BillingChargeV1)
+    await billing_handlers.execute_charge(_deps(delivery), command.billing_event_id)
 
 
 @subscriptions.subscribe(

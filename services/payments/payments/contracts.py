@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from messaging.contracts import Contracts, Event, Reader
+from messaging.contracts import Command, Contracts, Event, Reader
 from pydantic import Field
 
 
@@ -21,7 +21,37 @@ class RewardCreditedV1(Event):
     ledger_transaction_id: uuid.UUID
 
 
-PUBLISHES = Contracts("payments", [RewardCreditedV1])
+class BillingChargeV1(Command):
+    """payments → payments: execute the charge of one billing event (the worker reloads it)."""
+
+    message_type: ClassVar[str] = "payments.billing.charge.v1"
+    billing_event_id: uuid.UUID
+
+
+class MerchantBilledV1(Event):
+    message_type: ClassVar[str] = "merchant.billed.v1"
+    billing_event_id: uuid.UUID
+    merchant_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    stripe_payment_intent_id: str
+    error_code: str | None = None
+    """Always None here; the catalogue lists one field set for billed and billing_failed."""
+
+
+class MerchantBillingFailedV1(Event):
+    message_type: ClassVar[str] = "merchant.billing_failed.v1"
+    billing_event_id: uuid.UUID
+    merchant_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    stripe_payment_intent_id: str | None
+    error_code: str
+
+
+PUBLISHES = Contracts(
+    "payments", [RewardCreditedV1, BillingChargeV1, MerchantBilledV1, MerchantBillingFailedV1]
+)
 
 
 # Readers (published by sessions).

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payments.kill_switches import Operation, Switch
 from payments.settings import PaymentsSettings
+from payments.stripe_objects import StripeApi
+from payments.stripe_webhooks import VerifiedWebhook
 
 
 class PaymentsUnitOfWork(UnitOfWorkFactory, Protocol):
@@ -41,6 +43,11 @@ class KillSwitchCheck(Protocol):
         """Forget the cached state (after a change made by this replica)."""
 
 
+class WebhookVerifier(Protocol):
+    def verify(self, raw: bytes, header: str | None) -> VerifiedWebhook:
+        """The event of a signed delivery; raises ``WebhookRejectedError`` otherwise."""
+
+
 class Hooks:
     """Points where a test can pause a use case (barriers); no-ops in production."""
 
@@ -49,6 +56,12 @@ class Hooks:
 
     async def before_post(self, kind: str) -> None:
         """Inside the work's transaction, right before the journal is posted."""
+
+    async def before_stripe_call(self, operation: str) -> None:
+        """A worker is about to re-check the kill switches and call Stripe."""
+
+    async def before_settle(self, kind: str) -> None:
+        """Stripe answered; the outcome is about to be stored (its own transaction)."""
 
 
 @dataclass
@@ -59,6 +72,8 @@ class PaymentsDeps:
     outbox: Outbox
     inbox: Inbox
     kill_switches: KillSwitchCheck
+    stripe: StripeApi
+    webhooks: WebhookVerifier
     hooks: Hooks = field(default_factory=Hooks)
 
 

@@ -9,12 +9,15 @@ references     404 merchant_not_found                409 merchant_inactive
                404 driver_not_found                  404 kill_switch_not_found
 kill switches  503 money_movement_disabled (a switch is off, or cannot be read: fail closed;
                the idempotency key is not consumed)
+billing        404 billing_charge_not_found
+               422 payment_method_rejected (Stripe refused to attach or use it)
+               503 stripe_unavailable (Stripe did not answer; nothing was stored: retry)
 any            503 dependency_unavailable (Postgres cannot answer: common.uow)
 """
 
 from __future__ import annotations
 
-from common.errors import Conflict, InvalidInput, NotFound, Unavailable
+from common.errors import Conflict, InvalidInput, NotFound, Unavailable, Unprocessable
 
 
 class IdempotencyKeyRequiredError(InvalidInput):
@@ -65,3 +68,18 @@ class KillSwitchNotFoundError(NotFound):
 class MoneyMovementDisabledError(Unavailable):
     code = "money_movement_disabled"
     title = "Money movement is disabled"
+
+
+class PaymentMethodRejectedError(Unprocessable):
+    code = "payment_method_rejected"
+    title = "Stripe refused the payment method"
+
+
+class StripeUnavailableError(Unavailable):
+    code = "stripe_unavailable"
+    title = "Stripe is unavailable; retry later"
+
+
+class ChargeNotFoundError(NotFound):
+    code = "billing_charge_not_found"
+    title = "No billing charge with this id"

@@ -16,7 +16,7 @@ from common.database import Database, make_engine, make_session_factory
 from common.service import Infrastructure
 
 from payments import audit, housekeeping_handlers
-from payments.bootstrap import build_deps
+from payments.bootstrap import build_deps, stripe_client
 from payments.settings import PaymentsSettings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -57,10 +57,12 @@ def verify_audit() -> None:
 async def _reap(settings: PaymentsSettings) -> int:
     database = _database(settings)
     try:
-        deps = build_deps(settings, Infrastructure(None, database, None))  # type: ignore[arg-type]
-        return await housekeeping_handlers.reap_idempotency_keys(
-            deps, batch=settings.idempotency_reaper_batch_size
-        )
+        async with stripe_client(settings) as stripe_api:
+            infra = Infrastructure(None, database, None)  # type: ignore[arg-type]
+            deps = build_deps(settings, infra, stripe_api=stripe_api)
+            return await housekeeping_handlers.reap_idempotency_keys(
+                deps, batch=settings.idempotency_reaper_batch_size
+            )
     finally:
         await database.engine.dispose()
 

@@ -23,6 +23,7 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this",
     404: "A referenced merchant, driver or switch does not exist",
     409: "insufficient_funds, idempotency_key_reused, idempotency_key_in_use, merchant_inactive",
+    422: "payment_method_rejected (Stripe refused the payment method)",
     503: "money_movement_disabled or dependency_unavailable (retry later)",
 }
 

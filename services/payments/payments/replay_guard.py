@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from payments.consumers import MONEY_QUEUES
+from payments.consumers import BILLING_CHARGE_QUEUE, MONEY_QUEUES
 from payments.deps import KillSwitchCheck
 from payments.kill_switches import Operation
 
 
 def money_replay_guard(switches: KillSwitchCheck) -> Callable[[Sequence[Any]], Awaitable[None]]:
     async def guard(rows: Sequence[Any]) -> None:
-        if any(row.queue in MONEY_QUEUES for row in rows):
+        queues = {row.queue for row in rows}
+        if queues & MONEY_QUEUES:
             await switches.require(Operation.EARN)
+        if BILLING_CHARGE_QUEUE in queues:
+            await switches.require(Operation.BILLING)
 
     return guard

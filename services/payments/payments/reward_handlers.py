@@ -1,4 +1,5 @@
-"""Session rewards: credit the driver exactly once per completed session.
+"""Session rewards: credit the driver exactly once per completed session (and record the
+session's billing charge in the same transaction, :mod:`payments.billing_handlers`).
 
 Exactly once = the inbox (one effect per message id, in the same transaction) + the journal's
 business reference ``session:<id>`` (one credit per session, whatever the message ids). While
@@ -14,7 +15,7 @@ import uuid
 from messaging.subscriber import Delivery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments import audit, ledger_repository, parked_rewards_store, projections
+from payments import audit, billing_handlers, ledger_repository, parked_rewards_store, projections
 from payments.audit import AuditRecord
 from payments.contracts import RewardCreditedV1, SessionCompletedV1
 from payments.deps import PaymentsDeps
@@ -33,6 +34,13 @@ async def on_session_completed(
         if not await deps.inbox.claim(tx, delivery.consumer, delivery.message_id):
             return
         await projections.record_driver(tx, event.driver_id)
+        await billing_handlers.record_billing(
+            deps,
+            tx,
+            event,
+            correlation_id=delivery.envelope.correlation_id,
+            causation_id=str(delivery.message_id),
+        )
         if event.reward_nova <= 0:
             return
         blocked = blocking_switch(await deps.kill_switches.states(), Operation.EARN)

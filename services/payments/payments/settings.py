@@ -6,8 +6,15 @@ from common.service import ConnectedServiceSettings
 from messaging.settings import MessagingSettings
 from pydantic import Field
 
+from payments.stripe_settings import StripeSettings
 
-class PaymentsSettings(ConnectedServiceSettings, MessagingSettings):
+BILLING_CHARGE_QUEUE = "payments.billing.charge"
+STRIPE_RETRY_SCHEDULE = ("30s", "2m", "10m")
+
+
+class PaymentsSettings(StripeSettings, ConnectedServiceSettings, MessagingSettings):
+    """Stripe's fields and their startup checks come from :class:`StripeSettings`."""
+
     service_name: str = "payments"
     http_port: int = 8004
     db_schema: str = "payments"
@@ -26,6 +33,11 @@ class PaymentsSettings(ConnectedServiceSettings, MessagingSettings):
     """How often parked rewards (earning was off) are applied once earning reopens."""
     parked_rewards_batch_size: int = Field(default=100, ge=1, le=1_000)
     """Parked rewards applied per transaction."""
+
+    retry_schedules: dict[str, list[str]] = Field(
+        default_factory=lambda: {BILLING_CHARGE_QUEUE: list(STRIPE_RETRY_SCHEDULE)}
+    )
+    """Per-queue retry schedules; the billing worker retries on Stripe's (30s, 2m, 10m)."""
 
     @property
     def idempotency_key_required(self) -> bool:

@@ -33,7 +33,8 @@ import re
 from typing import Self
 
 from common.settings import Environment, UnsafeSettingsError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
 
 # The version stripe-python 16.1 is generated against (stripe._api_version).
 SDK_API_VERSION = "2026-10-28.endive"
@@ -51,7 +52,8 @@ class StripeSettings(BaseModel):
     until the service's one settings class (a ``BaseSettings``) inherits it.
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+    # A SettingsConfigDict (same keys as the service bases') so the settings class can inherit it.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     stripe_secret_key: SecretStr | None = None
     stripe_api_version: str = SDK_API_VERSION

@@ -162,3 +162,31 @@ parked_rewards = Table(
     Column("applied_at", DateTime(timezone=True)),
     Column("ledger_transaction_id", UUID(as_uuid=True), ForeignKey("ledger_transactions.id")),
 )
+
+merchant_billing = Table(
+    "merchant_billing",
+    metadata,
+    Column("merchant_id", UUID(as_uuid=True), primary_key=True),
+    Column("stripe_customer_id", Text, unique=True),
+    Column("default_payment_method_id", Text),
+    Column("updated_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+billing_charges = Table(
+    "billing_charges",
+    metadata,
+    Column("billing_event_id", UUID(as_uuid=True), primary_key=True),
+    Column("merchant_id", UUID(as_uuid=True), nullable=False),
+    Column("session_id", UUID(as_uuid=True), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("stripe_request", JSONB),
+    Column("stripe_payment_intent_id", Text),
+    Column("error_code", Text),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import uuid
 
 from messaging.contracts import Message
-from payments.contracts import RewardCreditedV1
+from payments.contracts import (
+    BillingChargeV1,
+    MerchantBilledV1,
+    MerchantBillingFailedV1,
+    RewardCreditedV1,
+)
 
 EXAMPLES: list[Message] = [
     RewardCreditedV1(
@@ -13,5 +18,21 @@ EXAMPLES: list[Message] = [
         driver_id=uuid.uuid4(),
         nova=15,
         ledger_transaction_id=uuid.uuid4(),
+    ),
+    BillingChargeV1(billing_event_id=uuid.uuid4()),
+    MerchantBilledV1(
+        billing_event_id=uuid.uuid4(),
+        merchant_id=uuid.uuid4(),
+        amount_minor=250,
+        currency="usd",
+        stripe_payment_intent_id="pi_3Example0000000001",
+    ),
+    MerchantBillingFailedV1(
+        billing_event_id=uuid.uuid4(),
+        merchant_id=uuid.uuid4(),
+        amount_minor=250,
+        currency="usd",
+        stripe_payment_intent_id="pi_3Example0000000002",
+        error_code="authentication_required",
     ),
 ]

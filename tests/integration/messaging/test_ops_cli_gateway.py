@@ -83,6 +83,8 @@ async def test_cli_through_gateway_lists_and_replays_a_payments_dead_letter(
             rabbitmq_url=infra.rabbitmq_url,
             redis_url=infra.redis_url,
             redis_key_prefix=infra.redis_prefix,
+            stripe_secret_key="sk_test_local",  # type: ignore[arg-type]
+            stripe_webhook_secrets=["whsec_local_fake_stripe_webhook_secret_0001"],  # type: ignore[list-item]
             jwks_url=f"{jwks_server.url}/v1/auth/jwks.json",
             **verify,
         )

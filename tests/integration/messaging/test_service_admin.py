@@ -30,6 +30,8 @@ async def test_payments_dead_letters_are_admin_only(infra: RunInfra) -> None:
             rabbitmq_url=infra.rabbitmq_url,
             redis_url=infra.redis_url,
             redis_key_prefix=infra.redis_prefix,
+            stripe_secret_key="sk_test_local",  # type: ignore[arg-type]
+            stripe_webhook_secrets=["whsec_local_fake_stripe_webhook_secret_0001"],  # type: ignore[list-item]
             jwks_url=f"{jwks_server.url}/v1/auth/jwks.json",
             jwt_issuer=ISSUER,
             jwt_audience=AUDIENCE,

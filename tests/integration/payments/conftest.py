@@ -26,10 +26,11 @@ from payments.deps import Hooks, PaymentsDeps
 from payments.ledger import GRANTS_ISSUANCE, JournalKind, driver_wallet, transfer
 from payments.main import create_app
 from payments.projections import MerchantView
-from payments.settings import PaymentsSettings
+from payments.settings import BILLING_CHARGE_QUEUE, PaymentsSettings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tests.fakes.stripe.control import StripeControl
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
 
@@ -42,9 +43,10 @@ def signing_keys() -> TestSigningKeys:
 
 
 @pytest.fixture
-def payments_settings(infra: RunInfra) -> SettingsFactory:
+def payments_settings(infra: RunInfra, fake_stripe: StripeControl) -> SettingsFactory:
     def build(**overrides: Any) -> PaymentsSettings:
         values: dict[str, Any] = {
+            **stripe_settings(fake_stripe),
             "env": "test",
             "log_json": False,
             "database_url": infra.database_url,
@@ -53,6 +55,7 @@ def payments_settings(infra: RunInfra) -> SettingsFactory:
             "rabbitmq_url": infra.rabbitmq_url,
             "retry_tiers": ["1s", "2s"],
             "retry_default_schedule": ["1s", "2s"],
+            "retry_schedules": {BILLING_CHARGE_QUEUE: ["1s", "2s"]},
             "graceful_timeout_seconds": 10,
             "outbox_poll_seconds": 0.2,
             "kill_switch_cache_seconds": 0,
@@ -65,6 +68,17 @@ def payments_settings(infra: RunInfra) -> SettingsFactory:
         return PaymentsSettings(**values)
 
     return build
+
+
+def stripe_settings(fake_stripe: StripeControl) -> dict[str, Any]:
+    """Payments' Stripe settings pointing the real SDK at the fake Stripe."""
+    return {
+        "stripe_secret_key": fake_stripe.api_key,
+        "stripe_api_base": fake_stripe.url,
+        "stripe_webhook_secrets": [fake_stripe.webhook_secret],
+        "stripe_timeout_seconds": 2.0,
+        "stripe_connect_timeout_seconds": 1.0,
+    }
 
 
 class PaymentsClient:
