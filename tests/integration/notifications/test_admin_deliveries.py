@@ -52,8 +52,11 @@ async def test_deliveries_list_filters_pages_and_masks_phones(
         await fake_twilio.fail_next("messages.create", status=503)
         retried = send_command(phone, reply_code="1212")
         keys = [await send(channel, retried)]
+        first_row = await settled(
+            service, keys[0], "accepted"
+        )  # the failure was its, not another's
         keys += [await send(channel, send_command(phone)) for _ in range(2)]
-        rows = [await settled(service, k, "accepted") for k in keys]
+        rows = [first_row] + [await settled(service, k, "accepted") for k in keys[1:]]
         await post_signed(
             service,
             "/v1/webhooks/twilio/status",
