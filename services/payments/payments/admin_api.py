@@ -13,14 +13,15 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from common.auth_dependencies import AdminUser
+from common.openapi_errors import ADMIN, problems
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from payments import errors as e
 from payments import grant_handlers, kill_switch_handlers, reward_handlers
-from payments.api import Deps, IdempotencyKey, NovaAmount, idempotent_request, send
+from payments.api import IDEMPOTENT, Deps, IdempotencyKey, NovaAmount, idempotent_request, send
 from payments.kill_switch_store import SwitchRow
 from payments.kill_switches import Switch
-from payments.openapi_problems import problems
 
 router = APIRouter(tags=["admin"])
 
@@ -54,7 +55,13 @@ class GrantOut(BaseModel):
     GRANTS,
     status_code=201,
     response_model=GrantOut,
-    responses=problems(400, 401, 403, 404, 409, 503),
+    responses=problems(
+        *ADMIN,
+        *IDEMPOTENT,
+        e.MoneyMovementDisabledError,
+        e.DriverNotFoundError,
+        e.MerchantNotFoundError,
+    ),
 )
 async def post_grant(
     body: GrantIn, deps: Deps, admin: AdminUser, idempotency_key: IdempotencyKey = None
@@ -112,13 +119,13 @@ def _switch_out(row: SwitchRow) -> KillSwitchOut:
 KILL_SWITCHES = "/v1/admin/kill-switches"
 
 
-@router.get(KILL_SWITCHES, responses=problems(401, 403, 503))
+@router.get(KILL_SWITCHES, responses=problems(*ADMIN))
 async def get_kill_switches(deps: Deps, admin: AdminUser) -> KillSwitchesOut:
     rows = await kill_switch_handlers.list_switches(deps)
     return KillSwitchesOut(items=[_switch_out(r) for r in rows])
 
 
-@router.put(KILL_SWITCHES, responses=problems(400, 401, 403, 404, 503))
+@router.put(KILL_SWITCHES, responses=problems(*ADMIN, e.KillSwitchNotFoundError))
 async def put_kill_switch(body: KillSwitchIn, deps: Deps, admin: AdminUser) -> KillSwitchOut:
     row = await kill_switch_handlers.set_switch(
         deps, name=body.name, enabled=body.enabled, reason=body.reason, actor=str(admin.user_id)
@@ -142,7 +149,7 @@ class ParkedRewardsOut(BaseModel):
     total: int
 
 
-@router.get("/v1/admin/parked-rewards", responses=problems(400, 401, 403, 503))
+@router.get("/v1/admin/parked-rewards", responses=problems(*ADMIN))
 async def get_parked_rewards(
     deps: Deps,
     admin: AdminUser,

@@ -7,14 +7,17 @@ from datetime import datetime
 from typing import Annotated
 
 from common.auth_dependencies import require_role
-from common.jwt_verification import VerifiedToken
+from common.jwt_verification import InsufficientScopeError, VerifiedToken
+from common.openapi_errors import SIGNED_IN, ErrorSpec, documented_pattern, problems
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from payments import errors as e
 from payments import wallet_handlers
 from payments.deps import PaymentsDeps
 from payments.errors import IdempotencyKeyInvalidError, IdempotencyKeyRequiredError
 from payments.idempotency_keys import (
+    KEY_PATTERN,
     IdempotentRequest,
     KeyFormatError,
     StoredResponse,
@@ -22,7 +25,6 @@ from payments.idempotency_keys import (
     validate_key,
 )
 from payments.ledger import MAX_NOVA_AMOUNT, NOVA
-from payments.openapi_problems import problems
 
 router = APIRouter(tags=["wallet"])
 
@@ -32,8 +34,18 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         description="16-255 printable ASCII characters; required outside ENV=local.",
+        json_schema_extra=documented_pattern(KEY_PATTERN.pattern),
     ),
 ]
+# What a route can answer besides success (common.openapi_errors; 400 validation_failed and
+# 503 dependency_unavailable are added to every operation that can answer them).
+DRIVER: tuple[ErrorSpec, ...] = (*SIGNED_IN, InsufficientScopeError)  # require_role("driver")
+IDEMPOTENT: tuple[ErrorSpec, ...] = (  # idempotent_request + run_idempotent
+    e.IdempotencyKeyRequiredError,
+    e.IdempotencyKeyInvalidError,
+    e.IdempotencyKeyReusedError,
+    e.IdempotencyKeyInUseError,
+)
 NovaAmount = Annotated[StrictInt, Field(gt=0, le=MAX_NOVA_AMOUNT, description="whole Nova")]
 
 
@@ -95,7 +107,7 @@ class WalletOut(BaseModel):
     version: int
 
 
-@router.get("/v1/wallet", responses=problems(401, 403, 503))
+@router.get("/v1/wallet", responses=problems(*DRIVER))
 async def get_wallet(deps: Deps, driver: Driver) -> WalletOut:
     balance = await wallet_handlers.wallet_balance(deps, driver.user_id)
     return WalletOut(
@@ -120,7 +132,7 @@ class WalletHistoryOut(BaseModel):
     next_cursor: int | None
 
 
-@router.get("/v1/wallet/transactions", responses=problems(400, 401, 403, 503))
+@router.get("/v1/wallet/transactions", responses=problems(*DRIVER))
 async def get_wallet_transactions(
     deps: Deps,
     driver: Driver,
@@ -167,7 +179,14 @@ REDEMPTIONS = "/v1/wallet/redemptions"
     REDEMPTIONS,
     status_code=201,
     response_model=RedemptionOut,
-    responses=problems(400, 401, 403, 404, 409, 503),
+    responses=problems(
+        *DRIVER,
+        *IDEMPOTENT,
+        e.MoneyMovementDisabledError,
+        e.MerchantNotFoundError,
+        e.MerchantInactiveError,
+        e.InsufficientFundsError,
+    ),
 )
 async def post_redemption(
     body: RedemptionIn, deps: Deps, driver: Driver, idempotency_key: IdempotencyKey = None
