@@ -9,13 +9,18 @@ GET /v1/admin/billing-charges/{billing_event_id}       one charge's state (ops)
 import uuid
 
 from common.auth_dependencies import AdminUser
+from common.openapi_errors import ADMIN, problems
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from payments import billing_handlers
 from payments.api import Deps
-from payments.errors import ChargeNotFoundError
-from payments.openapi_problems import problems
+from payments.errors import (
+    ChargeNotFoundError,
+    MerchantNotFoundError,
+    PaymentMethodRejectedError,
+    StripeUnavailableError,
+)
 
 router = APIRouter(tags=["admin", "billing"])
 
@@ -46,7 +51,9 @@ class ChargeOut(BaseModel):
 
 @router.put(
     "/v1/admin/merchants/{merchant_id}/billing",
-    responses=problems(400, 401, 403, 404, 422, 503),
+    responses=problems(
+        *ADMIN, MerchantNotFoundError, PaymentMethodRejectedError, StripeUnavailableError
+    ),
 )
 async def put_merchant_billing(
     merchant_id: uuid.UUID, body: BillingIn, deps: Deps, admin: AdminUser
@@ -62,7 +69,10 @@ async def put_merchant_billing(
     )
 
 
-@router.get("/v1/admin/billing-charges/{billing_event_id}", responses=problems(401, 403, 404, 503))
+@router.get(
+    "/v1/admin/billing-charges/{billing_event_id}",
+    responses=problems(*ADMIN, ChargeNotFoundError),
+)
 async def get_billing_charge(
     billing_event_id: uuid.UUID, deps: Deps, admin: AdminUser
 ) -> ChargeOut:

@@ -61,6 +61,12 @@ async def test_sends_callbacks_and_replies_log_no_phone_or_body(
     async with running(settings) as service:
         await fake_twilio.fail_next("messages.create", status=400, code=21211)
         rejected = await send(channel, send_command(phone))
+
+        async def rejected_first() -> bool:  # each injected failure meets its own command
+            row = await delivery(service, rejected)
+            return row is not None and row.status == "failed"
+
+        await eventually(rejected_first, within=20)
         await fake_twilio.fail_next("messages.create", status=503)
         retried = await send(channel, send_command(phone, reply_code="7310"))
 
