@@ -86,6 +86,7 @@ DESCRIPTIONS: dict[str, str] = {
     "OUTBOX_LEASE_SECONDS": "how long a relay holds rows it is publishing",
     "OUTBOX_POLL_SECONDS": "relay poll interval when no NOTIFY wakes it",
     "OUTBOX_RETENTION_HOURS": "how long sent outbox rows are kept",
+    "OUTBOX_GATHER_SECONDS": "relay wait after a NOTIFY, so concurrent commits share one claim",
     "INBOX_RETENTION_DAYS": "how long processed message ids are kept (dedup horizon)",
     "DEAD_LETTER_RETENTION_DAYS": "how long resolved and archived dead letters are kept",
     "PUBLISH_TIMEOUT_SECONDS": "time a publish may wait for the broker's confirm",

@@ -112,30 +112,55 @@ def test_validation_storage_and_token_failures_are_documented(
         assert "insufficient_scope" in codes.get("403", set()), codes
 
 
-def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+def _resolve(
+    document: dict[str, Any], schema: dict[str, Any], local: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``schema`` with its ``$ref`` followed: a component, or one of ``local`` (the ``$defs``
+    of a schema written inline, as a route's ``openapi_extra`` body is)."""
     while "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        ref = schema["$ref"]
+        where = local if ref.startswith("#/$defs/") and local else document["components"]["schemas"]
+        schema = where[ref.rsplit("/", 1)[-1]]
     return schema
 
 
 def _string_fields(
-    document: dict[str, Any], schema: dict[str, Any], where: str = ""
+    document: dict[str, Any],
+    schema: dict[str, Any],
+    where: str = "",
+    local: dict[str, Any] | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    schema = _resolve(document, schema)
+    local = schema.get("$defs", local)
+    schema = _resolve(document, schema, local)
     for option in schema.get("anyOf", []) + schema.get("allOf", []):
-        yield from _string_fields(document, option, where)
+        yield from _string_fields(document, option, where, local)
     if schema.get("type") == "string":
         yield where, schema
     for name, prop in schema.get("properties", {}).items():
-        yield from _string_fields(document, prop, f"{where}.{name}")
+        yield from _string_fields(document, prop, f"{where}.{name}", local)
     if "items" in schema:
-        yield from _string_fields(document, schema["items"], f"{where}[]")
+        yield from _string_fields(document, schema["items"], f"{where}[]", local)
+
+
+def _objects(
+    document: dict[str, Any], schema: dict[str, Any], local: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
+    local = schema.get("$defs", local)
+    schema = _resolve(document, schema, local)
+    for option in schema.get("anyOf", []) + schema.get("allOf", []):
+        yield from _objects(document, option, local)
+    if schema.get("type") == "object" or "properties" in schema:
+        yield schema
+    for prop in schema.get("properties", {}).values():
+        yield from _objects(document, prop, local)
+    if "items" in schema:
+        yield from _objects(document, schema["items"], local)
 
 
 # Services whose request bodies are held to "every string has a bounded shape": each refuses a
 # blank or malformed string (their handlers check the shape). A service joins the list once its
 # routes are written this way; the dead-letter admin filters accept any text on purpose.
-STRICT_BODIES = ("auth",)
+STRICT_BODIES = ("auth", "sessions")
 
 
 @pytest.mark.parametrize("service", STRICT_BODIES)
@@ -155,6 +180,23 @@ def test_request_strings_refuse_what_the_service_refuses(service: str) -> None:
             if pattern is None or "maxLength" not in field or re.search(pattern, "   "):
                 loose.append(f"{method.upper()} {path} {where}: {field}")
     assert not loose, "\n".join(loose)
+
+
+@pytest.mark.parametrize("service", STRICT_BODIES)
+def test_request_bodies_refuse_unknown_fields(service: str) -> None:
+    """A misspelt field is refused (400), not silently dropped: the schema says so too."""
+    document = DOCUMENTS[service]
+    open_objects = []
+    for path, method, op in _operations(document):
+        if "/dead-letters" in path:
+            continue
+        body = op.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is None:
+            continue
+        for schema in _objects(document, body["schema"]):
+            if schema.get("additionalProperties") is not False:
+                open_objects.append(f"{method.upper()} {path}: {schema.get('title', schema)}")
+    assert not open_objects, "\n".join(open_objects)
 
 
 @pytest.mark.parametrize(

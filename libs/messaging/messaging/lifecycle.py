@@ -83,6 +83,7 @@ def relay_config(settings: MessagingSettings) -> RelayConfig:
         batch_size=settings.outbox_batch_size,
         lease_seconds=settings.outbox_lease_seconds,
         poll_seconds=settings.outbox_poll_seconds,
+        gather_seconds=settings.outbox_gather_seconds,
         publish_timeout_seconds=settings.publish_timeout_seconds,
         retention_hours=settings.outbox_retention_hours,
     )

@@ -14,7 +14,8 @@ RabbitMQ. In a service handler (the only place a transaction commits)::
 
 The envelope gets a fresh ``message_id``, ``correlation_id`` = the current request id,
 ``producer`` = the service name, and the W3C trace context of the current span in its headers.
-The insert also issues ``NOTIFY`` (delivered at commit) so a relay wakes up at once.
+The insert also issues ``NOTIFY`` (delivered at commit) so a relay wakes up at once: in the
+same statement (``RETURNING pg_notify(...)``), one round trip for rows and wake-up.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from common.request_context import current_request_id
 from common.telemetry import inject_trace_headers
-from sqlalchemy import Table, func, insert, literal, select
+from sqlalchemy import Table, func, insert, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging import headers as h
@@ -42,7 +43,10 @@ class Outbox:
     def __init__(self, table: Table, contracts: Contracts) -> None:
         self.table = table
         self.contracts = contracts
-        self._notify = select(func.pg_notify(literal(notify_channel(table)), literal("")))
+        # Postgres folds the identical NOTIFYs of one transaction into one, delivered at commit
+        self._insert = insert(table).returning(
+            func.pg_notify(literal(notify_channel(table)), literal(""))
+        )
 
     async def add(
         self,
@@ -107,6 +111,5 @@ class Outbox:
                     "body": envelope.to_bytes(),
                 }
             )
-        await session.execute(insert(self.table), rows)
-        await session.execute(self._notify)
+        await session.execute(self._insert, rows)
         return envelopes

@@ -38,6 +38,7 @@ class MessagingSettings(BrokerSettings):
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox_gather_seconds: float = Field(default=0.0, ge=0, le=1)
     outbox_retention_hours: float = Field(default=24.0, gt=0)
     inbox_retention_days: float = Field(default=30.0, gt=0)
     dead_letter_retention_days: float = Field(default=90.0, gt=0)

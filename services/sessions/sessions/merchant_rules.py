@@ -13,7 +13,8 @@ from sessions.errors import (
     RewardOutOfRangeError,
 )
 
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+E164_PATTERN = r"^\+[1-9]\d{7,14}$"
+_E164 = re.compile(E164_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ class SessionsSettings(ConnectedServiceSettings, MessagingSettings):
     """An arrived session with no merchant answer this long gets one re-notification; after as
     long again it expires with reason ``merchant_no_response``."""
 
+    outbox_gather_seconds: float = Field(default=0.01, ge=0, le=1)
+    """After an outbox NOTIFY the relay waits this long, so the activations committed meanwhile
+    are claimed and published together (one claim per burst, not one or more per request)."""
+
     # --- merchants (billing amounts in minor units, validated when a merchant is saved)
     billing_amount_min_minor: int = Field(default=50, ge=1)
     """Smallest `billing_amount_minor` a merchant may be saved with."""

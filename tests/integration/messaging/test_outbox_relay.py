@@ -28,6 +28,7 @@ from tests.integration.messaging.queues import drain_nothing, take
 from tests.integration.messaging.sample_contracts import DEMO, DoThingV1, ThingHappenedV1
 from tests.support.isolation import RunInfra
 from tests.support.messaging_store import Store
+from tests.support.polling import eventually
 from tests.support.samples import unique
 
 
@@ -151,3 +152,36 @@ async def test_two_relays_never_publish_a_row_twice(
     assert len(set(ids)) == 300
     assert await drain_nothing(channel, queue, within=0.5) == 0
     uuid.UUID(ids[0])
+
+
+class _ClaimCountingRelay(OutboxRelay):
+    """The real relay, remembering how many rows each claim returned."""
+
+    claim_sizes: list[int]
+
+    async def _claim_batch(self) -> tuple[uuid.UUID, Any]:
+        token, rows = await super()._claim_batch()
+        self.claim_sizes.append(len(rows))
+        return token, rows
+
+
+async def test_commits_during_the_gather_window_go_out_in_one_claim(
+    store: Store, infra: RunInfra, amqp: AbstractConnection, channel: AbstractChannel
+) -> None:
+    queue = await _bind(amqp, ThingHappenedV1.message_type)
+    outbox = Outbox(store.tables.outbox, DEMO)
+    config = RelayConfig(
+        amqp_url=infra.rabbitmq_url, app_id="demo", poll_seconds=30.0, gather_seconds=0.5
+    )
+    relay = _ClaimCountingRelay(store.engine, store.tables.outbox, config)
+    relay.claim_sizes = []
+    await relay.start()
+    try:
+        await eventually(lambda: relay.claim_sizes == [0], what="the relay's first, empty round")
+        for i in range(5):  # five requests, each its own commit and NOTIFY
+            async with store.sessions.begin() as session:
+                await outbox.add(session, ThingHappenedV1(thing_id=str(i)))
+        assert len(await take(channel, queue, 5)) == 5
+    finally:
+        await relay.stop()
+    assert [size for size in relay.claim_sizes if size] == [5]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from common.auth_dependencies import AdminUser
 from common.errors import InvalidInput
+from common.openapi_errors import ADMIN, NOT_BLANK, problems
 from common.request_context import current_request_id
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictInt
@@ -17,15 +18,27 @@ from sessions import admin_handlers, charger_handlers, completion_handlers, merc
 from sessions.api.charger_import import ChargerImportBody, parse_csv, parse_json
 from sessions.api.merchants import MerchantOut, RedemptionOut
 from sessions.api.schemas import (
+    PHONE_SHAPE,
     AdminSessionOut,
     Body,
     SessionsDeps,
     parse_session_cursor,
-    problems,
     session_cursor,
 )
 from sessions.completion_handlers import AdminAction
-from sessions.errors import ImportTooLargeError, InvalidImportError
+from sessions.errors import (
+    BillingAmountOutOfRangeError,
+    CurrencyNotSupportedError,
+    ImportTooLargeError,
+    InvalidCoordinatesError,
+    InvalidCursorError,
+    InvalidImportError,
+    InvalidPhoneNumberError,
+    MerchantNotFoundError,
+    RewardOutOfRangeError,
+    SessionNotFoundError,
+    SessionStateConflictError,
+)
 from sessions.merchant_handlers import Actor
 from sessions.merchant_repository import MerchantFields
 from sessions.session_states import SessionStatus
@@ -33,7 +46,17 @@ from sessions.session_states import SessionStatus
 router = APIRouter(tags=["admin"])
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+Phone = Annotated[str, Field(min_length=1, max_length=20, json_schema_extra=PHONE_SHAPE)]
+Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
+# What the merchant rules refuse (their own 422 codes).
+MERCHANT_RULES = (
+    InvalidCoordinatesError,
+    InvalidPhoneNumberError,
+    CurrencyNotSupportedError,
+    BillingAmountOutOfRangeError,
+    RewardOutOfRangeError,
+)
 
 
 class MerchantCreateBody(Body):
@@ -41,10 +64,10 @@ class MerchantCreateBody(Body):
     name: Name
     lat: float
     lng: float
-    notification_phone: str = Field(min_length=1, max_length=20)
+    notification_phone: Phone
     offer_title: Name
     billing_amount_minor: StrictInt = Field(gt=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: Currency
     reward_nova: StrictInt = Field(ge=0)
     active: bool = True
 
@@ -54,10 +77,10 @@ class MerchantPatchBody(Body):
     name: Name | None = None
     lat: float | None = None
     lng: float | None = None
-    notification_phone: str | None = Field(default=None, min_length=1, max_length=20)
+    notification_phone: Phone | None = None
     offer_title: Name | None = None
     billing_amount_minor: StrictInt | None = Field(default=None, gt=0)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    currency: Currency | None = None
     reward_nova: StrictInt | None = Field(default=None, ge=0)
     active: bool | None = None
 
@@ -93,7 +116,7 @@ class AdminSessionPage(BaseModel):
 
 
 class AdminActionBody(Body):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, min_length=1, max_length=500, pattern=NOT_BLANK)
 
 
 def _actor(admin: Any) -> Actor:
@@ -120,7 +143,7 @@ IMPORT_BODY = {
 @router.post(
     "/v1/admin/chargers/import",
     response_model=ImportOut,
-    responses=problems(403, 413, 422),
+    responses=problems(*ADMIN, ImportTooLargeError, InvalidImportError),
     openapi_extra=IMPORT_BODY,
     summary="Create or update chargers by external id (JSON or CSV)",
 )
@@ -148,7 +171,7 @@ async def import_chargers(request: Request, admin: AdminUser, deps: SessionsDeps
     "/v1/admin/merchants",
     status_code=201,
     response_model=MerchantOut,
-    responses=problems(400, 403, 422),
+    responses=problems(*ADMIN, *MERCHANT_RULES),
 )
 async def create_merchant(
     body: MerchantCreateBody, admin: AdminUser, deps: SessionsDeps
@@ -175,7 +198,7 @@ async def create_merchant(
 @router.patch(
     "/v1/admin/merchants/{merchant_id}",
     response_model=MerchantOut,
-    responses=problems(400, 403, 404, 422),
+    responses=problems(*ADMIN, InvalidInput, MerchantNotFoundError, *MERCHANT_RULES),
 )
 async def update_merchant(
     merchant_id: uuid.UUID, body: MerchantPatchBody, admin: AdminUser, deps: SessionsDeps
@@ -196,7 +219,7 @@ async def update_merchant(
 @router.get(
     "/v1/admin/merchants",
     response_model=AdminMerchantPage,
-    responses=problems(400, 403),
+    responses=problems(*ADMIN),
     summary="Every merchant with its open-session count and last billing event",
 )
 async def list_merchants(
@@ -233,7 +256,7 @@ async def list_merchants(
 @router.get(
     "/v1/admin/exclusive-sessions",
     response_model=AdminSessionPage,
-    responses=problems(400, 403),
+    responses=problems(*ADMIN, InvalidCursorError),
 )
 async def list_sessions(
     admin: AdminUser,
@@ -254,7 +277,7 @@ async def list_sessions(
 @router.get(
     "/v1/admin/exclusive-sessions/{session_id}",
     response_model=AdminSessionOut,
-    responses=problems(400, 403, 404),
+    responses=problems(*ADMIN, SessionNotFoundError),
 )
 async def get_session(
     session_id: uuid.UUID, admin: AdminUser, deps: SessionsDeps
@@ -265,7 +288,7 @@ async def get_session(
 @router.post(
     "/v1/admin/exclusive-sessions/{session_id}/complete",
     response_model=RedemptionOut,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(*ADMIN, SessionNotFoundError, SessionStateConflictError),
     summary="Complete a session on the merchant's behalf (confirmed_via admin; audited)",
 )
 async def complete_session(
@@ -291,7 +314,7 @@ async def complete_session(
 @router.post(
     "/v1/admin/exclusive-sessions/{session_id}/cancel",
     response_model=AdminSessionOut,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(*ADMIN, SessionNotFoundError, SessionStateConflictError),
     summary="Cancel a session (audited)",
 )
 async def cancel_session(

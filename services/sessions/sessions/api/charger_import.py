@@ -7,19 +7,25 @@ import io
 import json
 from typing import Annotated
 
+from common.openapi_errors import NOT_BLANK
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from sessions.charger_repository import ChargerInput
 from sessions.errors import InvalidImportError
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
 CSV_COLUMNS = ("external_id", "name", "network", "lat", "lng", "connectors")
 
 
 class ConnectorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    type: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=NOT_BLANK),
+    ]
     power_kw: float | None = Field(default=None, gt=0, le=2_000)
 
 

@@ -6,11 +6,13 @@ import uuid
 from typing import Annotated, Any
 
 from common.auth_dependencies import CurrentUser
+from common.openapi_errors import SIGNED_IN, problems
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from sessions import charger_handlers
-from sessions.api.schemas import SessionsDeps, problems
+from sessions.api.schemas import SessionsDeps
+from sessions.errors import ChargerNotFoundError, InvalidCoordinatesError
 
 router = APIRouter(tags=["chargers"])
 
@@ -52,7 +54,7 @@ class NearbyMerchantsOut(BaseModel):
 @router.get(
     "/v1/chargers/nearby",
     response_model=NearbyChargersOut,
-    responses=problems(400, 422),
+    responses=problems(*SIGNED_IN, InvalidCoordinatesError),
     summary="The nearest chargers, with their distance in metres",
 )
 async def nearby_chargers(
@@ -87,7 +89,7 @@ async def nearby_chargers(
 @router.get(
     "/v1/chargers/{charger_id}/merchants",
     response_model=NearbyMerchantsOut,
-    responses=problems(400, 404),
+    responses=problems(*SIGNED_IN, ChargerNotFoundError),
     summary="Active merchants within walking distance of a charger",
 )
 async def merchants_near_charger(

@@ -5,18 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from common.openapi_errors import problems
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from sessions import session_handlers
 from sessions.api.schemas import (
+    WITH_ROLE,
     Body,
     Driver,
     SessionOut,
     SessionsDeps,
     parse_session_cursor,
-    problems,
     session_cursor,
+)
+from sessions.errors import (
+    ChargerNotFoundError,
+    InvalidCursorError,
+    MerchantNotFoundError,
+    MerchantNotNearChargerError,
+    SessionNotFoundError,
+    SessionStateConflictError,
 )
 
 router = APIRouter(tags=["exclusive sessions"])
@@ -42,7 +51,13 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
     response_model=SessionOut,
     responses={
         200: {"model": SessionOut, "description": "The driver's open session at this merchant"},
-        **problems(400, 403, 404, 409, 422),
+        **problems(
+            *WITH_ROLE,
+            ChargerNotFoundError,
+            MerchantNotFoundError,
+            SessionStateConflictError,
+            MerchantNotNearChargerError,
+        ),
     },
     summary="Activate a merchant's deal (201 new, 200 the open one)",
 )
@@ -56,7 +71,7 @@ async def activate(body: ActivateBody, driver: Driver, deps: SessionsDeps) -> Re
 @router.get(
     "/v1/exclusive-sessions",
     response_model=SessionPage,
-    responses=problems(400, 403),
+    responses=problems(*WITH_ROLE, InvalidCursorError),
     summary="My sessions, newest first",
 )
 async def list_mine(
@@ -77,7 +92,7 @@ async def list_mine(
 @router.get(
     "/v1/exclusive-sessions/{session_id}",
     response_model=SessionOut,
-    responses=problems(400, 403, 404),
+    responses=problems(*WITH_ROLE, SessionNotFoundError),
 )
 async def get_mine(session_id: uuid.UUID, driver: Driver, deps: SessionsDeps) -> SessionOut:
     session = await session_handlers.get_mine(deps, driver_id=driver.user_id, session_id=session_id)
@@ -87,7 +102,7 @@ async def get_mine(session_id: uuid.UUID, driver: Driver, deps: SessionsDeps) ->
 @router.post(
     "/v1/exclusive-sessions/{session_id}/arrival",
     response_model=SessionOut,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(*WITH_ROLE, SessionNotFoundError, SessionStateConflictError),
     summary="I am at the merchant: the merchant gets an SMS",
 )
 async def report_arrival(session_id: uuid.UUID, driver: Driver, deps: SessionsDeps) -> SessionOut:
@@ -100,7 +115,7 @@ async def report_arrival(session_id: uuid.UUID, driver: Driver, deps: SessionsDe
 @router.post(
     "/v1/exclusive-sessions/{session_id}/cancel",
     response_model=SessionOut,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(*WITH_ROLE, SessionNotFoundError, SessionStateConflictError),
 )
 async def cancel(session_id: uuid.UUID, driver: Driver, deps: SessionsDeps) -> SessionOut:
     session = await session_handlers.cancel(deps, driver_id=driver.user_id, session_id=session_id)

@@ -6,14 +6,24 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from common.openapi_errors import documented_pattern, problems
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from sessions import completion_handlers, merchant_handlers
-from sessions.api.schemas import Body, MerchantOwner, SessionsDeps, problems
+from sessions.api.schemas import PHONE_SHAPE, WITH_ROLE, Body, MerchantOwner, SessionsDeps
+from sessions.errors import (
+    InvalidPhoneNumberError,
+    MerchantNotFoundError,
+    OfferCodeAlreadyRedeemedError,
+    OfferCodeNotFoundError,
+    SessionStateConflictError,
+)
 from sessions.records import Merchant
 
 router = APIRouter(tags=["merchants"])
+# An offer code as typed (the handler normalises it and answers offer_code_not_found).
+OFFER_CODE_SHAPE = documented_pattern(r"^[0-9A-Za-z -]*[0-9A-Za-z][0-9A-Za-z -]*$")
 
 
 class MerchantOut(BaseModel):
@@ -53,7 +63,7 @@ class MerchantOut(BaseModel):
 class OwnerPatchBody(Body):
     """Owners change only the notification phone (E.164, e.g. +14155550123)."""
 
-    notification_phone: str = Field(min_length=1, max_length=20)
+    notification_phone: str = Field(min_length=1, max_length=20, json_schema_extra=PHONE_SHAPE)
 
 
 class ArrivalOut(BaseModel):
@@ -72,7 +82,7 @@ class ArrivalsOut(BaseModel):
 
 
 class RedemptionBody(Body):
-    code: str = Field(min_length=1, max_length=32)
+    code: str = Field(min_length=1, max_length=32, json_schema_extra=OFFER_CODE_SHAPE)
 
 
 class RedemptionOut(BaseModel):
@@ -88,7 +98,7 @@ class RedemptionOut(BaseModel):
 @router.get(
     "/v1/merchants/{merchant_id}",
     response_model=MerchantOut,
-    responses=problems(400, 403, 404),
+    responses=problems(*WITH_ROLE, MerchantNotFoundError),
 )
 async def get_merchant(
     merchant_id: uuid.UUID, user: MerchantOwner, deps: SessionsDeps
@@ -101,7 +111,7 @@ async def get_merchant(
 @router.patch(
     "/v1/merchants/{merchant_id}",
     response_model=MerchantOut,
-    responses=problems(400, 403, 404, 422),
+    responses=problems(*WITH_ROLE, MerchantNotFoundError, InvalidPhoneNumberError),
     summary="Change where arrival SMS go (owner only)",
 )
 async def patch_merchant(
@@ -116,7 +126,7 @@ async def patch_merchant(
 @router.get(
     "/v1/merchants/{merchant_id}/arrivals",
     response_model=ArrivalsOut,
-    responses=problems(400, 403, 404),
+    responses=problems(*WITH_ROLE, MerchantNotFoundError),
     summary="Open sessions at this merchant, with their offer codes",
 )
 async def arrivals(merchant_id: uuid.UUID, user: MerchantOwner, deps: SessionsDeps) -> ArrivalsOut:
@@ -141,7 +151,13 @@ async def arrivals(merchant_id: uuid.UUID, user: MerchantOwner, deps: SessionsDe
 @router.post(
     "/v1/merchants/{merchant_id}/redemptions",
     response_model=RedemptionOut,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(
+        *WITH_ROLE,
+        MerchantNotFoundError,
+        OfferCodeNotFoundError,
+        OfferCodeAlreadyRedeemedError,
+        SessionStateConflictError,
+    ),
     summary="Redeem an offer code: completes its session and bills the merchant, once",
 )
 async def redeem(

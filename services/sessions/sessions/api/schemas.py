@@ -1,4 +1,4 @@
-"""Request and response models shared by the route modules, and the problem+json document."""
+"""Request and response models shared by the route modules, and the route dependencies."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ import binascii
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from common.auth_dependencies import require_role
-from common.jwt_verification import VerifiedToken
+from common.jwt_verification import InsufficientScopeError, VerifiedToken
+from common.openapi_errors import SIGNED_IN, ErrorSpec, documented_pattern
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from sessions.deps import Deps
 from sessions.errors import InvalidCursorError
+from sessions.merchant_rules import E164_PATTERN
 from sessions.records import ExclusiveSession
-
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 async def get_deps(request: Request) -> Deps:
@@ -29,46 +29,10 @@ async def get_deps(request: Request) -> Deps:
 SessionsDeps = Annotated[Deps, Depends(get_deps)]
 Driver = Annotated[VerifiedToken, Depends(require_role("driver"))]
 MerchantOwner = Annotated[VerifiedToken, Depends(require_role("merchant", "admin"))]
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; ``code`` is stable and machine-readable."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    request_id: str | None = None
-
-
-_DESCRIPTIONS = {
-    400: "Invalid input (validation_failed, invalid_cursor)",
-    401: "No valid access token (token_missing, token_invalid, token_expired)",
-    403: "The caller's role can never use this route (insufficient_scope)",
-    404: "Not found, or not the caller's",
-    409: "Conflict with the current state",
-    413: "Payload too large",
-    422: "Well-formed but refused by a business rule (the request schema itself is 400)",
-    503: "A dependency (the database) is unavailable; retry later",
-}
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry documenting each error status with the problem+json schema.
-
-    422 is always listed: FastAPI would otherwise document its own validation-error body there,
-    which this service never sends (request-schema failures are 400 problem+json)."""
-    return {
-        status: {
-            "model": Problem,
-            "description": _DESCRIPTIONS[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": Problem.model_json_schema()}},
-        }
-        for status in sorted({401, 422, 503, *statuses})
-    }
+# What a route behind ``require_role`` answers before its handler runs (common.openapi_errors).
+WITH_ROLE: tuple[ErrorSpec, ...] = (*SIGNED_IN, InsufficientScopeError)
+# A notification phone's shape; the handler checks it (and its country): invalid_phone_number.
+PHONE_SHAPE = documented_pattern(E164_PATTERN)
 
 
 class Body(BaseModel):
