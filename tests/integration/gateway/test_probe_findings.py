@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.integration.gateway.conftest import StackFactory
+from tests.support.gateway_stack import StackFactory
 
 
 async def _raw(port: int, request: bytes) -> tuple[bytes, dict[str, str], bytes]:

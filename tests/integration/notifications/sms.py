@@ -16,7 +16,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.notifications.conftest import Notifications, publish
+from tests.support.notifications_service import Notifications, publish
 
 
 def random_phone() -> str:

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from tests.fakes.twilio.control import TwilioControl
 from tests.integration.messaging.test_ops_cli import gateway_prefix
-from tests.integration.notifications.conftest import Notifications, SettingsFactory, running
 from tests.integration.notifications.sms import (
     PUBLIC_BASE,
     delivery,
@@ -29,6 +28,7 @@ from tests.integration.notifications.sms import (
     status_params,
 )
 from tests.support.eventually import eventually
+from tests.support.notifications_service import Notifications, SettingsFactory, running
 
 ADMIN = "/v1/admin/sms-deliveries"
 

@@ -12,14 +12,14 @@ from messaging.envelope import Envelope
 from notifications import tables
 from sqlalchemy import select
 
-from tests.integration.notifications.conftest import (
+from tests.integration.notifications.test_consent_projection import consent_event, stored
+from tests.support.eventually import eventually
+from tests.support.notifications_service import (
     Notifications,
     SettingsFactory,
     publish,
     running,
 )
-from tests.integration.notifications.test_consent_projection import consent_event, stored
-from tests.support.eventually import eventually
 
 
 def analytics(

@@ -13,13 +13,13 @@ from messaging.envelope import Envelope
 from notifications import tables
 from sqlalchemy import func, select
 
-from tests.integration.notifications.conftest import (
+from tests.support.eventually import eventually
+from tests.support.notifications_service import (
     Notifications,
     SettingsFactory,
     publish,
     running,
 )
-from tests.support.eventually import eventually
 
 QUEUE = "notifications.consent"
 

@@ -13,7 +13,6 @@ from notifications import tables
 from sqlalchemy import select
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.notifications.conftest import Notifications, SettingsFactory, running
 from tests.integration.notifications.sms import (
     PUBLIC_BASE,
     delivery,
@@ -25,6 +24,7 @@ from tests.integration.notifications.sms import (
     send_command,
 )
 from tests.support.eventually import eventually
+from tests.support.notifications_service import Notifications, SettingsFactory, running
 
 INBOUND = "/v1/webhooks/twilio/sms"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'

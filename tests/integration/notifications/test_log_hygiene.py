@@ -11,7 +11,6 @@ from aio_pika.abc import AbstractChannel
 from common.logs import ContextFilter, JsonFormatter
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.notifications.conftest import SettingsFactory, running
 from tests.integration.notifications.sms import (
     PUBLIC_BASE,
     delivery,
@@ -23,6 +22,7 @@ from tests.integration.notifications.sms import (
 )
 from tests.integration.notifications.test_inbound_replies import INBOUND, inbound_params
 from tests.support.eventually import eventually
+from tests.support.notifications_service import SettingsFactory, running
 
 
 class _Capture(logging.Handler):

@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.notifications.conftest import SettingsFactory, running
 from tests.integration.notifications.sms import attempts, messages_to, random_phone, send_command
+from tests.support.notifications_service import SettingsFactory, running
 
 
 def meeting_at_first_transaction(

@@ -13,12 +13,6 @@ from notifications.settings import SEND_QUEUE
 from sqlalchemy import select
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.notifications.conftest import (
-    TEST_TIERS,
-    Notifications,
-    SettingsFactory,
-    running,
-)
 from tests.integration.notifications.sms import (
     attempts,
     delivery,
@@ -29,6 +23,12 @@ from tests.integration.notifications.sms import (
     send_command,
 )
 from tests.support.eventually import eventually
+from tests.support.notifications_service import (
+    TEST_TIERS,
+    Notifications,
+    SettingsFactory,
+    running,
+)
 
 JITTER_LOW = 0.8  # retry tiers have buckets x0.8 / x1.0 / x1.2
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio.control import TwilioControl
-from tests.integration.notifications.conftest import Notifications, SettingsFactory, running
 from tests.integration.notifications.sms import (
     PUBLIC_BASE,
     delivery,
@@ -24,6 +23,7 @@ from tests.integration.notifications.sms import (
     status_params,
 )
 from tests.support.eventually import eventually
+from tests.support.notifications_service import Notifications, SettingsFactory, running
 
 STATUS = "/v1/webhooks/twilio/status"
 

@@ -2,39 +2,28 @@
 
 ``payments`` runs the real app (its lifespan, consumers, relay and jobs) on the run's database
 and vhost, with a static JWT verifier for tokens minted by the test. Helpers fund wallets and
-create merchants through the service's own use cases and projections.
-"""
+create merchants through the service's own use cases and projections."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from common.auth_dependencies import install_jwt_verifier
-from common.jwks import StaticJwks
-from common.jwt_verification import JwtVerifier
-from fastapi import FastAPI
-from payments import ledger_repository, projections
-from payments.deps import Hooks, PaymentsDeps
-from payments.ledger import GRANTS_ISSUANCE, JournalKind, driver_wallet, transfer
-from payments.main import create_app
-from payments.projections import MerchantView
+from payments.deps import Hooks
 from payments.settings import BILLING_CHARGE_QUEUE, PaymentsSettings
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.fakes.stripe.control import StripeControl
 from tests.support.isolation import RunInfra
-from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
-
-SettingsFactory = Callable[..., PaymentsSettings]
+from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.payments_service import (
+    PaymentsClient,
+    SettingsFactory,
+    reset_switches,
+    running,
+    stripe_settings,
+)
 
 
 @pytest.fixture(scope="session")
@@ -70,123 +59,6 @@ def payments_settings(infra: RunInfra, fake_stripe: StripeControl) -> SettingsFa
     return build
 
 
-def stripe_settings(fake_stripe: StripeControl) -> dict[str, Any]:
-    """Payments' Stripe settings pointing the real SDK at the fake Stripe."""
-    return {
-        "stripe_secret_key": fake_stripe.api_key,
-        "stripe_api_base": fake_stripe.url,
-        "stripe_webhook_secrets": [fake_stripe.webhook_secret],
-        "stripe_timeout_seconds": 2.0,
-        "stripe_connect_timeout_seconds": 1.0,
-    }
-
-
-class PaymentsClient:
-    def __init__(self, http: httpx.AsyncClient, app: FastAPI, keys: TestSigningKeys) -> None:
-        self.http = http
-        self.app = app
-        self.keys = keys
-
-    @property
-    def deps(self) -> PaymentsDeps:
-        deps: PaymentsDeps = self.app.state.deps
-        return deps
-
-    def token(self, user_id: uuid.UUID, role: str = "driver") -> str:
-        return self.keys.mint(sub=str(user_id), role=role)
-
-    def headers(
-        self, user_id: uuid.UUID, role: str = "driver", key: str | None = None
-    ) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.token(user_id, role)}"}
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        return headers
-
-    async def redeem(
-        self, driver: uuid.UUID, merchant: uuid.UUID, nova: Any, *, key: str | None = None
-    ) -> httpx.Response:
-        return await self.http.post(
-            "/v1/wallet/redemptions",
-            json={"merchant_id": str(merchant), "nova": nova},
-            headers=self.headers(driver, key=key or new_key()),
-        )
-
-    async def grant(
-        self, admin: uuid.UUID, body: dict[str, Any], *, key: str | None = None
-    ) -> httpx.Response:
-        return await self.http.post(
-            "/v1/admin/grants", json=body, headers=self.headers(admin, "admin", key or new_key())
-        )
-
-    async def balance(self, driver: uuid.UUID) -> int:
-        resp = await self.http.get("/v1/wallet", headers=self.headers(driver))
-        assert resp.status_code == 200, resp.text
-        return int(resp.json()["balance"])
-
-    async def set_switch(self, name: str, enabled: bool, reason: str = "test") -> httpx.Response:
-        return await self.http.put(
-            "/v1/admin/kill-switches",
-            json={"name": name, "enabled": enabled, "reason": reason},
-            headers=self.headers(uuid.uuid4(), "admin"),
-        )
-
-    async def add_merchant(self, *, active: bool = True, reward_nova: int = 10) -> uuid.UUID:
-        merchant_id = uuid.uuid4()
-        async with self.deps.uow() as tx:
-            await projections.upsert_merchant(
-                tx,
-                MerchantView(
-                    merchant_id=merchant_id,
-                    owner_user_id=uuid.uuid4(),
-                    name="Cafe",
-                    billing_amount_minor=250,
-                    currency="usd",
-                    reward_nova=reward_nova,
-                    active=active,
-                ),
-                datetime.now(UTC),
-            )
-        return merchant_id
-
-    async def add_driver(self, nova: int = 0) -> uuid.UUID:
-        driver_id = uuid.uuid4()
-        async with self.deps.uow() as tx:
-            await projections.record_driver(tx, driver_id)
-            if nova:
-                await ledger_repository.post(
-                    tx,
-                    transfer(
-                        JournalKind.GRANT,
-                        f"test-funding:{driver_id}",
-                        source=GRANTS_ISSUANCE,
-                        destination=driver_wallet(driver_id),
-                        amount=nova,
-                        actor_type="test",
-                        actor_id="fixture",
-                    ),
-                )
-        return driver_id
-
-
-def new_key() -> str:
-    return f"test-{uuid.uuid4().hex}"
-
-
-@asynccontextmanager
-async def running(
-    settings: PaymentsSettings, keys: TestSigningKeys
-) -> AsyncIterator[PaymentsClient]:
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=60) as manager:
-        install_jwt_verifier(
-            app, JwtVerifier(StaticJwks(keys.jwks()), issuer=ISSUER, audience=AUDIENCE)
-        )
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://payments") as http:
-            yield PaymentsClient(http, app, keys)
-
-
 @pytest.fixture
 async def payments(
     payments_settings: SettingsFactory, signing_keys: TestSigningKeys
@@ -195,17 +67,6 @@ async def payments(
         yield client
         client.deps.hooks = Hooks()
         await reset_switches(client)
-
-
-async def reset_switches(client: PaymentsClient) -> None:
-    for name, enabled in (
-        ("BLOCK_ALL_MONEY_MOVEMENT", False),
-        ("NOVA_EARN_ENABLED", True),
-        ("NOVA_REDEEM_ENABLED", True),
-        ("PAYOUTS_ENABLED", True),
-    ):
-        resp = await client.set_switch(name, enabled, "test reset")
-        assert resp.status_code == 200, resp.text
 
 
 @pytest.fixture
@@ -220,19 +81,3 @@ async def db(infra: RunInfra) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
-
-
-async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
-    async with engine.connect() as conn:
-        return (await conn.execute(text(sql), params)).scalar()
-
-
-class BarrierHooks(Hooks):
-    """Holds every use case at ``before_post`` until ``parties`` of them arrived."""
-
-    def __init__(self, parties: int) -> None:
-        self.barrier = asyncio.Barrier(parties)
-
-    async def before_post(self, kind: str) -> None:
-        async with asyncio.timeout(120):  # only a guard against a hang; a loaded run is slow
-            await self.barrier.wait()

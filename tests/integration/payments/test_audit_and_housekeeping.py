@@ -12,9 +12,9 @@ from payments.audit import AuditRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.payments.conftest import PaymentsClient, new_key, scalar
 from tests.support.isolation import RunInfra
 from tests.support.migrate import ROOT
+from tests.support.payments_service import PaymentsClient, new_key, scalar
 
 
 async def test_each_movement_writes_one_audit_row_in_its_transaction(

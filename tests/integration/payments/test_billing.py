@@ -22,7 +22,7 @@ from payments.deps import Hooks
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fakes.stripe.control import StripeControl
-from tests.integration.payments.conftest import PaymentsClient, scalar
+from tests.support.payments_service import PaymentsClient, scalar
 from tests.support.polling import eventually
 
 ADMIN = uuid.uuid4()

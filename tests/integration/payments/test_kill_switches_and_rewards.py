@@ -15,9 +15,9 @@ from payments.contracts import SessionCompletedV1
 from payments.kill_switch_reader import CachedKillSwitches
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.integration.payments.conftest import PaymentsClient, new_key, scalar
 from tests.integration.payments.test_redemptions import assert_problem
 from tests.support.isolation import RunInfra
+from tests.support.payments_service import PaymentsClient, new_key, scalar
 
 
 def completed(

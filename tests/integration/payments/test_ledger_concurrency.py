@@ -11,7 +11,7 @@ from payments import ledger_repository
 from payments.ledger import JournalKind, driver_wallet, transfer
 from payments.ledger_repository import PostStatus
 
-from tests.integration.payments.conftest import PaymentsClient
+from tests.support.payments_service import PaymentsClient
 
 PAIRS = 20
 

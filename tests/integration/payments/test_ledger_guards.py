@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.integration.payments.conftest import scalar
+from tests.support.payments_service import scalar
 
 
 async def _account(

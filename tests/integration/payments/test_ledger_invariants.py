@@ -19,9 +19,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from payments import reward_handlers
 from sqlalchemy import text
 
-from tests.integration.payments.conftest import PaymentsClient, SettingsFactory, running
 from tests.integration.payments.test_kill_switches_and_rewards import completed, delivery_of
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.payments_service import PaymentsClient, SettingsFactory, running
 
 # Accounts touched by the raw-SQL guard tests (kind 'adjustment' by actor 'test', written
 # around the ledger functions on purpose) are left out of the per-account sums; every journal

@@ -12,10 +12,10 @@ from common.jwt_verification import JwtVerifier
 from payments.main import create_app
 
 from tests.integration.messaging.test_ops_cli import gateway_prefix
-from tests.integration.payments.conftest import SettingsFactory
 from tests.support.http_server import serve
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
 from tests.support.ops_cli import run_cli
+from tests.support.payments_service import SettingsFactory
 
 
 async def test_list_and_set_with_confirmation(payments_settings: SettingsFactory) -> None:

@@ -10,7 +10,7 @@ import pytest
 from payments.deps import Hooks
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.payments.conftest import BarrierHooks, PaymentsClient, new_key, scalar
+from tests.support.payments_service import BarrierHooks, PaymentsClient, new_key, scalar
 
 
 def assert_problem(resp: Any, status: int, code: str) -> dict[str, Any]:

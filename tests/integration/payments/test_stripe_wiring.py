@@ -11,8 +11,8 @@ from payments import stripe_requests as req
 from payments.stripe_provider import StripePaymentProvider
 
 from tests.fakes.stripe.control import StripeControl
-from tests.integration.payments.conftest import SettingsFactory, running
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.payments_service import SettingsFactory, running
 
 
 async def test_app_starts_with_the_stripe_provider_and_closes_it(

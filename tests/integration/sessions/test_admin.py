@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.sessions.conftest import SessionsService, outbox_data
+from tests.support.sessions_service import SessionsService, outbox_data
 
 DOMAIN_TABLES = ("merchants", "exclusive_sessions", "billing_events")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.sessions.conftest import (
+from tests.support.sessions_service import (
     Actor,
     Place,
     SessionsService,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.sessions.conftest import SessionsService, random_spot
+from tests.support.sessions_service import SessionsService, random_spot
 
 
 def _charger(lat: float, lng: float, **extra: object) -> dict[str, object]:

@@ -15,8 +15,8 @@ from messaging.envelope import Envelope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.sessions.conftest import SessionsService, outbox_data
 from tests.support.isolation import RunInfra
+from tests.support.sessions_service import SessionsService, outbox_data
 
 
 class Notifications:

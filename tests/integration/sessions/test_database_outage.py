@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.integration.sessions.conftest import SettingsFactory, running
 from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.sessions_service import SettingsFactory, running
 
 
 async def test_an_unreachable_database_is_a_503_not_a_user_error(

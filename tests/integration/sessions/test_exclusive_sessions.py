@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.sessions.conftest import Place, SessionsService, outbox_data, random_spot
+from tests.support.sessions_service import Place, SessionsService, outbox_data, random_spot
 
 
 async def _open_count(db: AsyncEngine, driver: uuid.UUID, merchant: str) -> int:

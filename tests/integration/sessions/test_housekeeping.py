@@ -10,7 +10,7 @@ from sessions import housekeeping
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.sessions.conftest import Place, SessionsService, outbox_data
+from tests.support.sessions_service import Place, SessionsService, outbox_data
 
 
 async def _seed_open(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.sessions.conftest import (
+from tests.support.sessions_service import (
     SessionsService,
     outbox_data,
     random_phone,

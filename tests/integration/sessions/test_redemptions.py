@@ -12,13 +12,13 @@ from messaging.envelope import Envelope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.integration.sessions.conftest import (
+from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.sessions_service import (
     SessionsService,
     SettingsFactory,
     outbox_data,
     running,
 )
-from tests.support.jwt_tokens import TestSigningKeys
 
 
 async def _billing(db: AsyncEngine, session_id: str) -> list[Any]:

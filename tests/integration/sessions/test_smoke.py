@@ -1,4 +1,4 @@
-from tests.integration.sessions.conftest import SessionsService
+from tests.support.sessions_service import SessionsService
 
 
 async def test_a_driver_activates_arrives_and_the_merchant_redeems(
