@@ -74,3 +74,15 @@ async def eventually(
         raise AssertionError(
             f"timed out after {timeout:g} s ({attempts} checks) waiting for {what}; {reason}"
         ) from last
+
+
+def truthy(probe: Callable[[], Awaitable[T | None]]) -> Callable[[], Awaitable[T | bool]]:
+    """Adapts a probe that returns a value once there is one (a row, a count) and ``None``,
+    ``0`` or an empty result before: ``eventually(truthy(find_row), what=...)`` returns the
+    first truthy value."""
+
+    async def check() -> T | bool:
+        value = await probe()
+        return value if value else False
+
+    return check

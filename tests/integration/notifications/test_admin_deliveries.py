@@ -27,8 +27,8 @@ from tests.integration.notifications.sms import (
     send_command,
     status_params,
 )
-from tests.support.eventually import eventually
 from tests.support.notifications_service import Notifications, SettingsFactory, running
+from tests.support.polling import eventually, truthy
 
 ADMIN = "/v1/admin/sms-deliveries"
 
@@ -38,7 +38,7 @@ async def settled(service: Notifications, key: str, *statuses: str) -> Any:
         row = await delivery(service, key)
         return row if row is not None and row.status in statuses else None
 
-    return await eventually(probe, within=20)
+    return await eventually(truthy(probe), what="the service to act on it", timeout=20)
 
 
 async def test_deliveries_list_filters_pages_and_masks_phones(

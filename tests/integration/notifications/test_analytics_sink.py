@@ -13,13 +13,13 @@ from notifications import tables
 from sqlalchemy import select
 
 from tests.integration.notifications.test_consent_projection import consent_event, stored
-from tests.support.eventually import eventually
 from tests.support.notifications_service import (
     Notifications,
     SettingsFactory,
     publish,
     running,
 )
+from tests.support.polling import eventually, truthy
 
 
 def analytics(
@@ -59,27 +59,43 @@ async def test_only_consenting_users_events_are_kept_as_consent_changes_mid_stre
         for user in (consenting, changing):
             await publish(channel, consent_event(user, True, t0))
         for user in (consenting, changing):
-            await eventually(lambda user=user: stored(service, user))
+            await eventually(
+                truthy(lambda user=user: stored(service, user)),
+                what="the service to act on it",
+                timeout=10,
+            )
 
         yes = analytics("session_activated", t0 + timedelta(minutes=1), consenting, offers=2)
         no = analytics("session_activated", t0 + timedelta(minutes=1), unknown)
         before = analytics("map_opened", t0 + timedelta(minutes=2), changing)
         for event in (yes, no, before):
             await publish(channel, event)
-        await eventually(lambda: _has(service, {yes.message_id, before.message_id}))
-        await eventually(lambda: _at_least(service, "no_consent", 1))
+        await eventually(
+            truthy(lambda: _has(service, {yes.message_id, before.message_id})),
+            what="the service to act on it",
+            timeout=10,
+        )
+        await eventually(
+            truthy(lambda: _at_least(service, "no_consent", 1)),
+            what="the service to act on it",
+            timeout=10,
+        )
 
         await publish(channel, consent_event(changing, False, t0 + timedelta(minutes=3)))
 
         async def withdrawn() -> bool:
             return (await stored(service, changing) or (True,))[0] is False
 
-        await eventually(withdrawn)
+        await eventually(truthy(withdrawn), what="the service to act on it", timeout=10)
         after = analytics("map_opened", t0 + timedelta(minutes=4), changing)
         late = analytics("map_opened", t0 + timedelta(minutes=2, seconds=30), changing)
         for event in (after, late):
             await publish(channel, event)
-        await eventually(lambda: _at_least(service, "no_consent", 3))
+        await eventually(
+            truthy(lambda: _at_least(service, "no_consent", 3)),
+            what="the service to act on it",
+            timeout=10,
+        )
         assert await kept(service) >= {yes.message_id, before.message_id}
         assert not await kept(service) & {no.message_id, after.message_id, late.message_id}
 
@@ -96,9 +112,21 @@ async def test_anonymous_events_are_kept_only_without_personal_data(
         for event in (clean, with_phone, with_email, with_key):
             await publish(channel, event)
         await publish(channel, clean)  # redelivered: kept once
-        await eventually(lambda: _has(service, {clean.message_id}))
-        await eventually(lambda: _at_least(service, "pii_without_user", 3))
-        await eventually(lambda: _at_least(service, "duplicate", 1))
+        await eventually(
+            truthy(lambda: _has(service, {clean.message_id})),
+            what="the service to act on it",
+            timeout=10,
+        )
+        await eventually(
+            truthy(lambda: _at_least(service, "pii_without_user", 3)),
+            what="the service to act on it",
+            timeout=10,
+        )
+        await eventually(
+            truthy(lambda: _at_least(service, "duplicate", 1)),
+            what="the service to act on it",
+            timeout=10,
+        )
         found = await kept(service)
         assert clean.message_id in found
         assert not found & {with_phone.message_id, with_email.message_id, with_key.message_id}

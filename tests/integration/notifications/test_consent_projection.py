@@ -13,13 +13,13 @@ from messaging.envelope import Envelope
 from notifications import tables
 from sqlalchemy import func, select
 
-from tests.support.eventually import eventually
 from tests.support.notifications_service import (
     Notifications,
     SettingsFactory,
     publish,
     running,
 )
+from tests.support.polling import eventually, truthy
 
 QUEUE = "notifications.consent"
 
@@ -73,7 +73,9 @@ async def test_a_consent_change_is_projected(
     at = datetime.now(UTC)
     async with running(notifications_settings()) as service:
         await publish(channel, consent_event(user, True, at))
-        assert await eventually(lambda: stored(service, user)) == (True, at)
+        assert await eventually(
+            truthy(lambda: stored(service, user)), what="the service to act on it", timeout=10
+        ) == (True, at)
 
 
 async def test_duplicates_and_older_changes_never_move_the_projection_back(
@@ -84,7 +86,9 @@ async def test_duplicates_and_older_changes_never_move_the_projection_back(
     revoked = consent_event(user, False, first + timedelta(seconds=5))
     async with running(notifications_settings()) as service:
         await publish(channel, consent_event(user, True, first))
-        await eventually(lambda: stored(service, user))
+        await eventually(
+            truthy(lambda: stored(service, user)), what="the service to act on it", timeout=10
+        )
         await publish(channel, revoked)
         await publish(channel, revoked)  # the same message again (a redelivery or a replay)
         revoked_at = first + timedelta(seconds=5)
@@ -92,10 +96,14 @@ async def test_duplicates_and_older_changes_never_move_the_projection_back(
         async def revoked_stored() -> bool:
             return await stored(service, user) == (False, revoked_at)
 
-        await eventually(revoked_stored)
+        await eventually(truthy(revoked_stored), what="the service to act on it", timeout=10)
         late = consent_event(user, True, first + timedelta(seconds=1))  # older, arrives last
         await publish(channel, late)
-        await eventually(lambda: inbox_rows(service, late.message_id))
+        await eventually(
+            truthy(lambda: inbox_rows(service, late.message_id)),
+            what="the service to act on it",
+            timeout=10,
+        )
         assert await stored(service, user) == (False, revoked_at)
         assert await inbox_rows(service, revoked.message_id) == 1
 
@@ -111,7 +119,11 @@ async def test_a_malformed_consent_event_is_dead_lettered_and_changes_nothing(
     )
     async with running(notifications_settings()) as service:
         await publish(channel, bad)
-        dead = await eventually(lambda: _dead_letter(service, bad.message_id))
+        dead = await eventually(
+            truthy(lambda: _dead_letter(service, bad.message_id)),
+            what="the service to act on it",
+            timeout=10,
+        )
         assert dead == ("poison", QUEUE)
         assert await stored(service, user) is None
 

@@ -23,8 +23,8 @@ from tests.integration.notifications.sms import (
     send,
     send_command,
 )
-from tests.support.eventually import eventually
 from tests.support.notifications_service import Notifications, SettingsFactory, running
+from tests.support.polling import eventually, truthy
 
 INBOUND = "/v1/webhooks/twilio/sms"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -80,7 +80,7 @@ async def sent_to(service: Notifications, channel: AbstractChannel, phone: str, 
         row = await delivery(service, key)
         return row if row is not None and row.message_sid else None
 
-    return await eventually(probe, within=20)
+    return await eventually(truthy(probe), what="the service to act on it", timeout=20)
 
 
 @pytest.mark.parametrize("case", ["missing", "forged", "internal_url"])
@@ -174,7 +174,7 @@ async def test_stop_blocks_sends_without_calling_twilio_until_start(
             row = await delivery(service, blocked)
             return row is not None and row.status == "failed"
 
-        await eventually(failed)
+        await eventually(truthy(failed), what="the service to act on it", timeout=10)
         row = await delivery(service, blocked)
         assert (row.failure_reason, row.permanent, row.error_code) == ("opted_out", True, 21610)
         assert [e for e, _ in await events(service, blocked)] == ["notification.sms_failed.v1"]

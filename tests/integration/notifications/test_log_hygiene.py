@@ -21,8 +21,8 @@ from tests.integration.notifications.sms import (
     status_params,
 )
 from tests.integration.notifications.test_inbound_replies import INBOUND, inbound_params
-from tests.support.eventually import eventually
 from tests.support.notifications_service import SettingsFactory, running
+from tests.support.polling import eventually, truthy
 
 
 class _Capture(logging.Handler):
@@ -66,7 +66,7 @@ async def test_sends_callbacks_and_replies_log_no_phone_or_body(
             row = await delivery(service, rejected)
             return row is not None and row.status == "failed"
 
-        await eventually(rejected_first, within=20)
+        await eventually(truthy(rejected_first), what="the service to act on it", timeout=20)
         await fake_twilio.fail_next("messages.create", status=503)
         retried = await send(channel, send_command(phone, reply_code="7310"))
 
@@ -74,7 +74,7 @@ async def test_sends_callbacks_and_replies_log_no_phone_or_body(
             rows = [await delivery(service, k) for k in (rejected, retried)]
             return all(r is not None and r.status in ("failed", "accepted") for r in rows)
 
-        await eventually(settled, within=20)
+        await eventually(truthy(settled), what="the service to act on it", timeout=20)
         row = await delivery(service, retried)
         await post_signed(
             service,

@@ -22,13 +22,13 @@ from tests.integration.notifications.sms import (
     send,
     send_command,
 )
-from tests.support.eventually import eventually
 from tests.support.notifications_service import (
     TEST_TIERS,
     Notifications,
     SettingsFactory,
     running,
 )
+from tests.support.polling import eventually, truthy
 
 JITTER_LOW = 0.8  # retry tiers have buckets x0.8 / x1.0 / x1.2
 
@@ -46,7 +46,7 @@ async def reaches(service: Notifications, key: str, *statuses: str, within: floa
     async def probe() -> bool:
         return await status_of(service, key) in statuses
 
-    await eventually(probe, within=within)
+    await eventually(truthy(probe), what="the service to act on it", timeout=within)
     return await delivery(service, key)
 
 
@@ -101,7 +101,11 @@ async def test_always_failing_lands_in_the_dlq_and_a_replay_sends_exactly_one_sm
     async with running(notifications_settings()) as service:
         key = await send(channel, command)
         await reaches(service, key, "dead_lettered", within=30)
-        dead = await eventually(lambda: _dead_letter(service, str(command.message_id)))
+        dead = await eventually(
+            truthy(lambda: _dead_letter(service, str(command.message_id))),
+            what="the service to act on it",
+            timeout=10,
+        )
         headers = dead.headers
         assert headers["x-failure-kind"] == "exhausted"
         assert headers["x-retry-attempt"] == len(TEST_TIERS) + 1
@@ -199,7 +203,7 @@ async def test_the_same_command_twice_sends_one_sms(
             )
             return (acked or 0) >= 3
 
-        await eventually(all_acked, within=20)
+        await eventually(truthy(all_acked), what="the service to act on it", timeout=20)
         assert await status_of(service, key) == "accepted"
     assert len(await messages_to(fake_twilio, phone)) == 1
     assert [e for e, _ in await events(service, key)] == ["notification.sms_sent.v1"]

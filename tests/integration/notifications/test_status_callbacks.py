@@ -22,8 +22,8 @@ from tests.integration.notifications.sms import (
     send_command,
     status_params,
 )
-from tests.support.eventually import eventually
 from tests.support.notifications_service import Notifications, SettingsFactory, running
+from tests.support.polling import eventually, truthy
 
 STATUS = "/v1/webhooks/twilio/status"
 
@@ -41,7 +41,7 @@ async def accepted(service: Notifications, channel: AbstractChannel) -> Any:
         row = await delivery(service, key)
         return row if row is not None and row.message_sid else None
 
-    return await eventually(probe, within=20)
+    return await eventually(truthy(probe), what="the service to act on it", timeout=20)
 
 
 @pytest.mark.parametrize(

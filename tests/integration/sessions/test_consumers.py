@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.isolation import RunInfra
+from tests.support.polling import eventually
 from tests.support.sessions_service import SessionsService, outbox_data
 
 
@@ -88,13 +87,6 @@ async def notifications(infra: RunInfra, service: SessionsService) -> Any:
         await connection.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    """Polls a database fact another process (the consumer) will make true."""
-    async with asyncio.timeout(20):
-        while not await check():  # noqa: ASYNC110 - the fact is a row, not an in-process event
-            await asyncio.sleep(0.1)
-
-
 async def _row(db: AsyncEngine, session_id: str) -> Any:
     async with db.connect() as conn:
         return (
@@ -131,7 +123,9 @@ async def test_delivered_marks_the_merchant_notified(
     _, session, driver = await _arrived(service)
     await notifications.sms_status("sent", session["id"])
     message = await notifications.sms_status("delivered", session["id"])
-    await eventually(lambda: _processed(db, message))
+    await eventually(
+        lambda: _processed(db, message), what="the consumer to act on the message", timeout=20
+    )
     assert (await _row(db, session["id"])).status == "merchant_notified"
     mine = await service.call("GET", f"/v1/exclusive-sessions/{session['id']}", driver)
     assert mine.json()["status"] == "merchant_notified"
@@ -143,12 +137,16 @@ async def test_permanent_failure_flags_the_merchant_unreachable(
 ) -> None:
     _, session, driver = await _arrived(service)
     transient = await notifications.sms_status("failed", session["id"], permanent=False)
-    await eventually(lambda: _processed(db, transient))
+    await eventually(
+        lambda: _processed(db, transient), what="the consumer to act on the message", timeout=20
+    )
     assert (await _row(db, session["id"])).notify_status is None
     message = await notifications.sms_status(
         "failed", session["id"], permanent=True, error_code="21211"
     )
-    await eventually(lambda: _processed(db, message))
+    await eventually(
+        lambda: _processed(db, message), what="the consumer to act on the message", timeout=20
+    )
     row = await _row(db, session["id"])
     assert row.status == "arrived" and row.notify_status == "merchant_unreachable"
     mine = await service.call("GET", f"/v1/exclusive-sessions/{session['id']}", driver)
@@ -163,7 +161,9 @@ async def test_done_reply_completes_the_session_and_confirms_by_sms(
     place, session, _ = await _arrived(service)
     command = (await outbox_data(db, "notifications.sms.send.v1", session["id"]))[0]
     message = await notifications.reply(session["id"], "done", command["reply_code"])
-    await eventually(lambda: _processed(db, message))
+    await eventually(
+        lambda: _processed(db, message), what="the consumer to act on the message", timeout=20
+    )
     row = await _row(db, session["id"])
     assert row.status == "completed" and row.confirmed_via == "sms"
     completed = await outbox_data(db, "session.completed.v1", session["id"])
@@ -174,7 +174,9 @@ async def test_done_reply_completes_the_session_and_confirms_by_sms(
     assert confirmation[0]["to"] == place.merchant["notification_phone"]
     # a late "delivered" after completion changes nothing
     late = await notifications.sms_status("delivered", session["id"])
-    await eventually(lambda: _processed(db, late))
+    await eventually(
+        lambda: _processed(db, late), what="the consumer to act on the message", timeout=20
+    )
     assert (await _row(db, session["id"])).status == "completed"
 
 
@@ -192,7 +194,11 @@ async def test_unmatched_stale_and_duplicate_replies_change_nothing(
         await notifications.reply(session["id"], "help", None),
         await notifications.reply(session["id"], "done", "12x"),
     ):
-        await eventually(lambda m=message: _processed(db, m))  # type: ignore[misc]
+        await eventually(
+            lambda m=message: _processed(db, m),
+            what="the consumer to act on the message",
+            timeout=20,
+        )  # type: ignore[misc]
     assert (await _row(db, session["id"])).status == "arrived"
     after = {o: metrics.labels(o)._value.get() for o in ("unmatched", "stale", "ignored")}
     assert after["unmatched"] - before["unmatched"] == 2
@@ -208,7 +214,7 @@ async def test_unmatched_stale_and_duplicate_replies_change_nothing(
     async def absorbed() -> bool:
         return bool(metrics.labels("duplicate")._value.get() == duplicates + 1)
 
-    await eventually(absorbed)
+    await eventually(absorbed, what="the consumer to act on the message", timeout=20)
     async with db.connect() as conn:
         bills = await conn.scalar(
             text("SELECT count(*) FROM billing_events WHERE session_id = :s"), {"s": session["id"]}
@@ -216,5 +222,7 @@ async def test_unmatched_stale_and_duplicate_replies_change_nothing(
     assert bills == 1
     # a reply after the session ended is stale
     stale = await notifications.reply(session["id"], "done", command["reply_code"])
-    await eventually(lambda: _processed(db, stale))
+    await eventually(
+        lambda: _processed(db, stale), what="the consumer to act on the message", timeout=20
+    )
     assert len(await outbox_data(db, "session.completed.v1", session["id"])) == 1
