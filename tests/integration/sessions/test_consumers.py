@@ -186,8 +186,13 @@ async def test_unmatched_stale_and_duplicate_replies_change_nothing(
     _, session, _ = await _arrived(service)
     command = (await outbox_data(db, "notifications.sms.send.v1", session["id"]))[0]
     wrong = "0000" if command["reply_code"] != "0000" else "1111"
-    metrics = service.deps.metrics.sms_replies
-    before = {o: metrics.labels(o)._value.get() for o in ("unmatched", "stale", "ignored")}
+    registry = service.app.state.metrics_registry
+
+    def replies(outcome: str) -> float:
+        value = registry.get_sample_value("sessions_sms_replies_total", {"outcome": outcome})
+        return value or 0.0
+
+    before = {o: replies(o) for o in ("unmatched", "stale", "ignored")}
     for message in (
         await notifications.reply(None, "done", command["reply_code"]),  # not matched
         await notifications.reply(session["id"], "done", wrong),  # another session's code
@@ -200,19 +205,19 @@ async def test_unmatched_stale_and_duplicate_replies_change_nothing(
             timeout=20,
         )  # type: ignore[misc]
     assert (await _row(db, session["id"])).status == "arrived"
-    after = {o: metrics.labels(o)._value.get() for o in ("unmatched", "stale", "ignored")}
+    after = {o: replies(o) for o in ("unmatched", "stale", "ignored")}
     assert after["unmatched"] - before["unmatched"] == 2
     assert after["stale"] - before["stale"] == 1
     assert after["ignored"] - before["ignored"] == 1
 
     # the same message twice (a redelivery): completes once
-    duplicates = metrics.labels("duplicate")._value.get()
+    duplicates = replies("duplicate")
     message_id = uuid.uuid4()
     await notifications.reply(session["id"], "done", command["reply_code"], message_id=message_id)
     await notifications.reply(session["id"], "done", command["reply_code"], message_id=message_id)
 
     async def absorbed() -> bool:
-        return bool(metrics.labels("duplicate")._value.get() == duplicates + 1)
+        return bool(replies("duplicate") == duplicates + 1)
 
     await eventually(absorbed, what="the consumer to act on the message", timeout=20)
     async with db.connect() as conn:
