@@ -6,8 +6,10 @@ import json
 import time
 import uuid
 
+import pytest
 import stripe
 from payments import stripe_requests as req
+from payments.stripe_errors import StripeAmbiguousError
 from payments.stripe_provider import StripePaymentProvider
 
 from tests.fakes.stripe.control import StripeControl
@@ -42,6 +44,9 @@ async def test_app_starts_with_the_stripe_provider_and_closes_it(
             raw.decode(), fake_stripe.webhook_secret, int(time.time())
         )
         assert client.deps.webhooks.verify(raw, header).event_id == "evt_1"
-        session = provider._http._cached_session  # type: ignore[attr-defined]
-        assert session is not None and not session.closed
-    assert session.closed
+    # shut down: the provider's HTTP session is closed, so no call leaves any more
+    with pytest.raises(StripeAmbiguousError) as caught:
+        await provider.create_customer(req.customer_request(str(uuid.uuid4()), name="Late"))
+    sdk_error = caught.value.__cause__
+    assert isinstance(sdk_error, stripe.APIConnectionError)
+    assert repr(sdk_error.__cause__) == "RuntimeError('Session is closed')"
