@@ -37,7 +37,8 @@ def _readers() -> Iterator[tuple[str, type[Reader]]]:
     for service in SERVICES:
         contracts = _module(f"{service}.contracts")
         for value in vars(contracts or ModuleType("none")).values():
-            if isinstance(value, type) and issubclass(value, Reader) and value is not Reader:
+            is_reader = isinstance(value, type) and issubclass(value, Reader)
+            if is_reader and getattr(value, "message_type", None):  # nested models have none
                 yield service, value
 
 
