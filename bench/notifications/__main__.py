@@ -37,7 +37,7 @@ from bench.messaging.isolation import BenchInfra
 from bench.notifications.stack import fake_twilio_process, scratch
 from bench.report import emit, latency_figures, ratio
 from tests.fakes.twilio.control import TwilioControl
-from tests.support.eventually import eventually
+from tests.support.polling import eventually, truthy
 
 BENCH = "notifications"
 N_THROUGHPUT = 3_000
@@ -140,7 +140,7 @@ async def until_calls(fake: TwilioControl, n: int, limit_s: float = 300) -> None
     async def received() -> bool:
         return await fake.calls("messages.create") >= n
 
-    await eventually(received, within=limit_s, interval=0.05)
+    await eventually(truthy(received), what="the fake to receive every SMS", timeout=limit_s)
 
 
 async def fresh_latencies(
@@ -171,7 +171,9 @@ async def fresh_latencies(
         return len(rows) >= FRESH_N
 
     try:
-        await eventually(all_accepted, within=120, interval=0.2)
+        await eventually(
+            truthy(all_accepted), what="every send accepted", timeout=120, interval=0.2
+        )
     finally:
         await engine.dispose()
     return [
