@@ -37,6 +37,17 @@ class MessagingMetrics:
             "Outbox rows published and confirmed by this replica's relay",
             registry=registry,
         )
+        self.outbox_claims = Counter(
+            "messaging_outbox_claims_total",
+            "Claim rounds of this replica's relay, by result (empty, rows)",
+            ["result"],
+            registry=registry,
+        )
+        self.outbox_claimed_rows = Counter(
+            "messaging_outbox_claimed_rows_total",
+            "Outbox rows claimed by this replica's relay (rows per claim = this / claims{rows})",
+            registry=registry,
+        )
         self.outbox_lag = Gauge(
             "messaging_outbox_oldest_pending_seconds",
             "Age of the oldest outbox row not yet confirmed by RabbitMQ (0 when none)",

@@ -179,6 +179,8 @@ class OutboxRelay:
             rows = (
                 await conn.execute(self._claim, {"token": token, "limit": self.config.batch_size})
             ).all()
+        self.metrics.outbox_claims.labels(result="rows" if rows else "empty").inc()
+        self.metrics.outbox_claimed_rows.inc(len(rows))
         return token, rows
 
     async def _abandon(self, claim: asyncio.Task[tuple[uuid.UUID, Sequence[Any]]]) -> None:

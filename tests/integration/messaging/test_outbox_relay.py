@@ -11,6 +11,7 @@ from typing import Any
 from aio_pika.abc import AbstractChannel, AbstractConnection, DeliveryMode
 from common.request_context import request_id_var
 from messaging.envelope import Envelope
+from messaging.metrics import MessagingMetrics
 from messaging.outbox import Outbox
 from messaging.relay import OutboxRelay, RelayConfig
 from messaging.topology import (
@@ -22,6 +23,7 @@ from messaging.topology import (
     parse_tiers,
 )
 from opentelemetry import trace
+from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from tests.integration.messaging.queues import drain_nothing, take
@@ -154,15 +156,8 @@ async def test_two_relays_never_publish_a_row_twice(
     uuid.UUID(ids[0])
 
 
-class _ClaimCountingRelay(OutboxRelay):
-    """The real relay, remembering how many rows each claim returned."""
-
-    claim_sizes: list[int]
-
-    async def _claim_batch(self) -> tuple[uuid.UUID, Any]:
-        token, rows = await super()._claim_batch()
-        self.claim_sizes.append(len(rows))
-        return token, rows
+def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    return registry.get_sample_value(name, labels) or 0.0
 
 
 async def test_commits_during_the_gather_window_go_out_in_one_claim(
@@ -173,15 +168,19 @@ async def test_commits_during_the_gather_window_go_out_in_one_claim(
     config = RelayConfig(
         amqp_url=infra.rabbitmq_url, app_id="demo", poll_seconds=30.0, gather_seconds=0.5
     )
-    relay = _ClaimCountingRelay(store.engine, store.tables.outbox, config)
-    relay.claim_sizes = []
+    registry = CollectorRegistry()
+    relay = OutboxRelay(store.engine, store.tables.outbox, config, MessagingMetrics(registry))
     await relay.start()
     try:
-        await eventually(lambda: relay.claim_sizes == [0], what="the relay's first, empty round")
+        await eventually(
+            lambda: _sample(registry, "messaging_outbox_claims_total", result="empty") == 1,
+            what="the relay's first, empty round",
+        )
         for i in range(5):  # five requests, each its own commit and NOTIFY
             async with store.sessions.begin() as session:
                 await outbox.add(session, ThingHappenedV1(thing_id=str(i)))
         assert len(await take(channel, queue, 5)) == 5
     finally:
         await relay.stop()
-    assert [size for size in relay.claim_sizes if size] == [5]
+    assert _sample(registry, "messaging_outbox_claims_total", result="rows") == 1
+    assert _sample(registry, "messaging_outbox_claimed_rows_total") == 5
