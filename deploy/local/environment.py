@@ -52,10 +52,33 @@ FAKE_TWILIO_ACCOUNT = {
     "TWILIO_API_KEY_SECRET": "local-fake-twilio-api-key-secret-1",
     "TWILIO_VERIFY_SERVICE_SID": "VA" + "0" * 31 + "1",
 }
+# The fake Twilio's Messaging account (tests/fakes/twilio/config.py defaults): the auth token
+# also signs the fake's webhooks, as Twilio's does.
+FAKE_TWILIO_MESSAGING = {
+    "TWILIO_ACCOUNT_SID": FAKE_TWILIO_ACCOUNT["TWILIO_ACCOUNT_SID"],
+    "TWILIO_AUTH_TOKEN": "local-fake-twilio-auth-token-0001",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 31 + "1",
+}
 # The fake Stripe's account (tests/fakes/stripe/config.py defaults).
 FAKE_STRIPE_API_KEY = "sk_test_local"
 FAKE_STRIPE_WEBHOOK_SECRET = "whsec_local_fake_stripe_webhook_secret_0001"
 LOCAL_SECRETS = Path(__file__).resolve().parent / ".secrets" / "auth.json"
+
+
+def generate_auth_keys() -> dict[str, str]:
+    """A fresh set of auth's keys (signing keys, pepper, phone lookup and encryption keys)."""
+    from auth.phone_crypto import generate_key_material
+    from auth.signing_keys import generate_keyset_config
+
+    signing_keys, kid = generate_keyset_config()
+    return {
+        "JWT_SIGNING_KEYS": signing_keys,
+        "JWT_ACTIVE_KID": kid,
+        "REFRESH_TOKEN_PEPPER": secrets.token_urlsafe(48),
+        "PHONE_LOOKUP_KEY": secrets.token_urlsafe(48),
+        "PHONE_ENCRYPTION_KEYS": json.dumps({"local-1": generate_key_material()}),
+        "PHONE_ENCRYPTION_ACTIVE_KEY_ID": "local-1",
+    }
 
 
 def local_auth_keys(path: Path = LOCAL_SECRETS) -> dict[str, str]:
@@ -67,18 +90,7 @@ def local_auth_keys(path: Path = LOCAL_SECRETS) -> dict[str, str]:
     if path.exists():
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
-    from auth.phone_crypto import generate_key_material
-    from auth.signing_keys import generate_keyset_config
-
-    signing_keys, kid = generate_keyset_config()
-    keys = {
-        "JWT_SIGNING_KEYS": signing_keys,
-        "JWT_ACTIVE_KID": kid,
-        "REFRESH_TOKEN_PEPPER": secrets.token_urlsafe(48),
-        "PHONE_LOOKUP_KEY": secrets.token_urlsafe(48),
-        "PHONE_ENCRYPTION_KEYS": json.dumps({"local-1": generate_key_material()}),
-        "PHONE_ENCRYPTION_ACTIVE_KEY_ID": "local-1",
-    }
+    keys = generate_auth_keys()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(keys))
     path.chmod(0o600)
@@ -104,6 +116,16 @@ def auth_overrides(
     else:
         overrides["OTP_PROVIDER"] = "twilio_verify"
     return overrides
+
+
+def notifications_overrides(ports: Mapping[str, int]) -> dict[str, str]:
+    """The real Twilio SDK against the fake Twilio; callbacks and signatures under the gateway."""
+    return {
+        "SMS_SENDER": "twilio",
+        "TWILIO_API_BASE": url(ports, "fake-twilio"),
+        "PUBLIC_BASE_URL": url(ports, "gateway"),
+        **FAKE_TWILIO_MESSAGING,
+    }
 
 
 def payments_overrides(ports: Mapping[str, int]) -> dict[str, str]:
@@ -134,6 +156,7 @@ def service_overrides(
             "PUBLIC_BASE_URL": url(ports, "gateway"),
         },
         "auth": auth_overrides(ports, env, otp_provider),
+        "notifications": notifications_overrides(ports) if "fake-twilio" in ports else {},
         "payments": payments_overrides(ports),
         "fake-twilio": {},
         "fake-stripe": {},

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from deploy.local.environment import FAKES, SERVICES
+from deploy.local.environment import FAKES, SERVICES, generate_auth_keys
 from deploy.local.supervisor import StartupError, Supervisor, stack_children
 from tests.support import isolation
 from tests.support.migrate import migrate_all
@@ -28,7 +28,11 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         names = (*FAKES, *SERVICES)
         ports = {name: free_port() for name in names}
         log_dir = tmp_path_factory.mktemp("stack-logs")
-        supervisor = Supervisor(stack_children(ports, own.env()), log_dir=log_dir)
+        children = stack_children(ports, own.env())
+        for child in children:
+            if child.name == "auth":  # known keys, so an operator command can use them too
+                child.env.update(generate_auth_keys())
+        supervisor = Supervisor(children, log_dir=log_dir)
         try:
             await supervisor.start()
         except StartupError as exc:

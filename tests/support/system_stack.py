@@ -3,7 +3,9 @@ fixture (``tests/e2e/conftest.py``) yields, and free ports to run it on."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,3 +31,21 @@ class RunningStack:
     @property
     def gateway(self) -> str:
         return self.url("gateway")
+
+    async def manage(self, service: str, *args: str) -> str:
+        """Runs ``python -m <service>.manage ARGS`` with that process's environment, as an
+        operator would next to it; returns its output, failing the test on a non-zero exit."""
+        child = next(c for c in self.supervisor.children if c.name == service)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            f"{service}.manage",
+            *args,
+            env=child.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        text = output.decode(errors="replace")
+        assert process.returncode == 0, f"{service}.manage {' '.join(args)}: {text}"
+        return text

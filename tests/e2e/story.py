@@ -1,0 +1,223 @@
+"""The product's story as its users live it, driven only through the gateway of a running stack.
+
+``Platform`` signs people in by OTP (the code read from the fake Twilio, as a phone would show
+it), gives roles as an operator does (``auth.manage promote``), and calls the public API with
+each person's token; ``Twilio`` and ``Stripe`` are the fakes' admin handles, to see what the
+outside world received and to speak as it does (a merchant's SMS reply, signed as Twilio signs).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+
+from tests.fakes.stripe.config import StripeFakeConfig
+from tests.fakes.stripe.control import StripeControl
+from tests.fakes.twilio.config import TwilioFakeConfig
+from tests.fakes.twilio.control import TwilioControl
+from tests.support.polling import eventually
+from tests.support.system_stack import RunningStack
+
+
+def new_phone() -> str:
+    return f"+1415{secrets.randbelow(10_000_000):07d}"
+
+
+def new_spot() -> tuple[float, float]:
+    """A place on land far from every other story's (chargers are global)."""
+    return 30 + secrets.randbelow(20_000) / 1000, -120 + secrets.randbelow(40_000) / 1000
+
+
+@dataclass(frozen=True)
+class Person:
+    phone: str
+    user_id: str
+    token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: CIMultiDict[str]
+
+    def expect(self, status: int) -> Any:
+        assert self.status == status, f"expected {status}, got {self.status}: {self.body}"
+        return self.body
+
+
+class Platform:
+    def __init__(self, stack: RunningStack, http: aiohttp.ClientSession) -> None:
+        self.stack = stack
+        self.http = http
+        self.twilio = TwilioControl(stack.url("fake-twilio"), http, TwilioFakeConfig())
+        self.stripe = StripeControl(stack.url("fake-stripe"), http, StripeFakeConfig())
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        who: Person | None = None,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Answer:
+        sent = {**(who.headers if who else {}), **(headers or {})}
+        async with self.http.request(
+            method, self.stack.gateway + path, json=body, headers=sent, params=params
+        ) as resp:
+            text = await resp.text()
+            parsed = json.loads(text) if text else None
+            return Answer(resp.status, parsed, CIMultiDict(resp.headers))
+
+    # ---- people
+    async def sign_in(self, phone: str) -> Person:
+        started = await self.call("POST", "/v1/auth/otp/start", body={"phone": phone})
+        challenge = started.expect(202)["challenge_id"]
+        code = await self.twilio.last_code_for(phone)
+        verified = await self.call(
+            "POST", "/v1/auth/otp/verify", body={"challenge_id": challenge, "code": code}
+        )
+        tokens = verified.expect(200)
+        return Person(phone, tokens["user"]["id"], tokens["access_token"], tokens["refresh_token"])
+
+    async def person_with_role(self, role: str) -> Person:
+        """Signs a new person in, has an operator give them ``role``; their next token (a
+        refresh) carries it."""
+        phone = new_phone()
+        first = await self.sign_in(phone)
+        await self.stack.manage("auth", "promote", "--phone", phone, "--role", role)
+        refreshed = await self.call(
+            "POST", "/v1/auth/token/refresh", body={"refresh_token": first.refresh_token}
+        )
+        tokens = refreshed.expect(200)
+        person = Person(phone, first.user_id, tokens["access_token"], tokens["refresh_token"])
+        me = (await self.call("GET", "/v1/auth/me", person)).expect(200)
+        assert me["role"] == role
+        return person
+
+    async def driver(self) -> Person:
+        return await self.sign_in(new_phone())
+
+    # ---- what a driver sees
+    async def wallet_balance(self, driver: Person) -> int:
+        balance: int = (await self.call("GET", "/v1/wallet", driver)).expect(200)["balance"]
+        return balance
+
+    async def wallet_reaches(self, driver: Person, balance: int) -> None:
+        async def reached() -> bool:
+            return await self.wallet_balance(driver) == balance
+
+        await eventually(reached, what=f"the driver's wallet showing {balance} Nova")
+
+    async def session(self, driver: Person, session_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = (
+            await self.call("GET", f"/v1/exclusive-sessions/{session_id}", driver)
+        ).expect(200)
+        return found
+
+    async def session_reaches(self, driver: Person, session_id: str, status: str) -> None:
+        async def reached() -> bool:
+            return (await self.session(driver, session_id))["status"] == status
+
+        await eventually(reached, what=f"session {session_id} {status}")
+
+    # ---- what the outside world received
+    async def sms_to(self, phone: str) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in await self.twilio.messages()
+            if m.get("to") == phone and m.get("direction", "outbound-api") != "inbound"
+        ]
+
+    async def charges_for(self, merchant_id: str) -> list[dict[str, Any]]:
+        return [
+            pi
+            for pi in await self.stripe.payment_intents()
+            if pi.get("metadata", {}).get("merchant_id") == merchant_id
+            and pi.get("status") == "succeeded"
+        ]
+
+    async def merchant_replies(self, phone: str, text: str) -> dict[str, Any]:
+        """The merchant's phone answers: the fake Twilio POSTs it, signed, to the gateway."""
+        return await self.twilio.send_inbound_sms(
+            from_=phone, body=text, url=self.stack.gateway + "/v1/webhooks/twilio/sms"
+        )
+
+
+@dataclass(frozen=True)
+class Venue:
+    charger: dict[str, Any]
+    merchant: dict[str, Any]
+    owner: Person
+    phone: str
+
+
+async def open_venue(platform: Platform, admin: Person, *, reward_nova: int = 25) -> Venue:
+    """An admin imports a charger and a merchant 100 m from it, owned by a new merchant user,
+    whose payment method is on file with Stripe."""
+    lat, lng = new_spot()
+    external_id = f"story-{uuid.uuid4().hex[:12]}"
+    charger = {
+        "external_id": external_id,
+        "name": "Story Supercharger",
+        "network": "StoryNet",
+        "lat": lat,
+        "lng": lng,
+        "connectors": [{"type": "CCS", "power_kw": 150}],
+    }
+    imported = await platform.call(
+        "POST", "/v1/admin/sessions/chargers/import", admin, body={"chargers": [charger]}
+    )
+    imported.expect(200)
+    owner = await platform.person_with_role("merchant")
+    phone = new_phone()
+    merchant = await platform.call(
+        "POST",
+        "/v1/admin/sessions/merchants",
+        admin,
+        body={
+            "owner_user_id": owner.user_id,
+            "name": "Story Cafe " + uuid.uuid4().hex[:6],
+            "lat": lat + 0.0009,
+            "lng": lng,
+            "notification_phone": phone,
+            "offer_title": "Free coffee",
+            "billing_amount_minor": 250,
+            "currency": "USD",
+            "reward_nova": reward_nova,
+        },
+    )
+    created = merchant.expect(201)
+    assert phone not in json.dumps(created)  # shown masked, never in clear
+    assert created["notification_phone_masked"].endswith(phone[-4:])
+    nearby = await platform.call(
+        "GET", "/v1/chargers/nearby", admin, params={"lat": lat, "lng": lng, "radius_m": 50}
+    )
+    found = [c for c in nearby.expect(200)["chargers"] if c["external_id"] == external_id]
+    assert len(found) == 1
+
+    async def billing_set() -> bool:
+        answer = await platform.call(
+            "PUT",
+            f"/v1/admin/payments/merchants/{created['id']}/billing",
+            admin,
+            body={"payment_method_id": "pm_card_visa"},
+        )
+        # payments learns of the merchant from merchant.created.v1: 404 until it has
+        return answer.status == 200
+
+    await eventually(billing_set, what="the merchant's payment method on file")
+    return Venue(found[0], created, owner, phone)
