@@ -9,6 +9,7 @@ outside world received and to speak as it does (a merchant's SMS reply, signed a
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,9 +25,17 @@ from tests.fakes.twilio.control import TwilioControl
 from tests.support.polling import eventually
 from tests.support.system_stack import RunningStack
 
+REWARD = 25
+
 
 def new_phone() -> str:
     return f"+1415{secrets.randbelow(10_000_000):07d}"
+
+
+def new_client_ip() -> str:
+    """Where a person's phone connects from, as the load balancer in front of the gateway
+    reports it (X-Forwarded-For): each person their own, so per-IP limits treat them apart."""
+    return f"198.18.{secrets.randbelow(256)}.{1 + secrets.randbelow(254)}"
 
 
 def new_spot() -> tuple[float, float]:
@@ -40,10 +49,11 @@ class Person:
     user_id: str
     token: str
     refresh_token: str
+    client_ip: str
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.token}", "X-Forwarded-For": self.client_ip}
 
 
 @dataclass(frozen=True)
@@ -84,14 +94,26 @@ class Platform:
 
     # ---- people
     async def sign_in(self, phone: str) -> Person:
-        started = await self.call("POST", "/v1/auth/otp/start", body={"phone": phone})
+        client = {"X-Forwarded-For": new_client_ip()}
+        started = await self.call(
+            "POST", "/v1/auth/otp/start", body={"phone": phone}, headers=client
+        )
         challenge = started.expect(202)["challenge_id"]
         code = await self.twilio.last_code_for(phone)
         verified = await self.call(
-            "POST", "/v1/auth/otp/verify", body={"challenge_id": challenge, "code": code}
+            "POST",
+            "/v1/auth/otp/verify",
+            body={"challenge_id": challenge, "code": code},
+            headers=client,
         )
         tokens = verified.expect(200)
-        return Person(phone, tokens["user"]["id"], tokens["access_token"], tokens["refresh_token"])
+        return Person(
+            phone,
+            tokens["user"]["id"],
+            tokens["access_token"],
+            tokens["refresh_token"],
+            client["X-Forwarded-For"],
+        )
 
     async def person_with_role(self, role: str) -> Person:
         """Signs a new person in, has an operator give them ``role``; their next token (a
@@ -100,10 +122,15 @@ class Platform:
         first = await self.sign_in(phone)
         await self.stack.manage("auth", "promote", "--phone", phone, "--role", role)
         refreshed = await self.call(
-            "POST", "/v1/auth/token/refresh", body={"refresh_token": first.refresh_token}
+            "POST",
+            "/v1/auth/token/refresh",
+            body={"refresh_token": first.refresh_token},
+            headers={"X-Forwarded-For": first.client_ip},
         )
         tokens = refreshed.expect(200)
-        person = Person(phone, first.user_id, tokens["access_token"], tokens["refresh_token"])
+        person = Person(
+            phone, first.user_id, tokens["access_token"], tokens["refresh_token"], first.client_ip
+        )
         me = (await self.call("GET", "/v1/auth/me", person)).expect(200)
         assert me["role"] == role
         return person
@@ -221,3 +248,67 @@ async def open_venue(platform: Platform, admin: Person, *, reward_nova: int = 25
 
     await eventually(billing_set, what="the merchant's payment method on file")
     return Venue(found[0], created, owner, phone)
+
+
+async def arrive(platform: Platform, driver: Person, venue: Venue) -> dict[str, object]:
+    """The driver finds the charger and its merchant, takes the deal and reports arrival."""
+    lat, lng = venue.charger["lat"], venue.charger["lng"]
+    nearby = await platform.call(
+        "GET",
+        "/v1/chargers/nearby",
+        driver,
+        params={"lat": lat, "lng": lng + 0.001, "radius_m": 2000, "limit": 5},
+    )
+    nearest = nearby.expect(200)["chargers"][0]
+    assert nearest["id"] == venue.charger["id"]
+    assert 0 < nearest["distance_m"] < 120
+    listed = await platform.call("GET", f"/v1/chargers/{nearest['id']}/merchants", driver)
+    offers = {m["id"]: m for m in listed.expect(200)["merchants"]}
+    assert venue.merchant["id"] in offers
+
+    body = {"merchant_id": venue.merchant["id"], "charger_id": nearest["id"]}
+    activated = await platform.call("POST", "/v1/exclusive-sessions", driver, body=body)
+    session = activated.expect(201)
+    assert session["status"] == "active"
+    assert len(session["offer_code"]) == 8
+    again = await platform.call("POST", "/v1/exclusive-sessions", driver, body=body)
+    assert again.expect(200)["id"] == session["id"]  # the open one, not a second
+
+    arrived = await platform.call("POST", f"/v1/exclusive-sessions/{session['id']}/arrival", driver)
+    assert arrived.expect(200)["status"] == "arrived"
+    return dict(session)
+
+
+async def the_one_arrival_sms(platform: Platform, venue: Venue) -> str:
+    """Exactly one SMS reached the merchant's phone; returns its reply code."""
+
+    async def one_sms() -> dict[str, object]:
+        received = await platform.sms_to(venue.phone)
+        assert len(received) == 1, f"{len(received)} SMS so far"
+        return received[0]
+
+    sms = await eventually(one_sms, timeout=20, what="the arrival SMS at the merchant's phone")
+    found = re.search(r"Reply DONE (\d{4})", str(sms["body"]))
+    assert found, "the SMS asks for a DONE reply with the code"
+    return found.group(1)
+
+
+async def billed_once(platform: Platform, venue: Venue) -> None:
+    """Stripe holds exactly one successful charge of the merchant, for its billing amount."""
+
+    async def one_charge() -> None:
+        charges = await platform.charges_for(venue.merchant["id"])
+        assert len(charges) == 1, f"{len(charges)} charges"
+        assert charges[0]["amount"] == 250
+        assert charges[0]["currency"] == "usd"
+
+    await eventually(one_charge, timeout=20, what="one charge of the merchant on Stripe")
+
+
+async def confirm_by_sms(platform: Platform, driver: Person, venue: Venue, session_id: str) -> None:
+    """The merchant answers the arrival SMS with its code; the session completes by SMS."""
+    reply_code = await the_one_arrival_sms(platform, venue)
+    reply = await platform.merchant_replies(venue.phone, f"DONE {reply_code}")
+    assert [d["status"] for d in reply["deliveries"]] == [200]
+    await platform.session_reaches(driver, session_id, "completed")
+    assert (await platform.session(driver, session_id))["confirmed_via"] == "sms"
