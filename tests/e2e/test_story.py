@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from tests.e2e.story import (
+from tests.support.story import (
     REWARD,
     Person,
     Platform,

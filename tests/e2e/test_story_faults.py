@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.story import (
+from tests.support.ops_cli import run_cli
+from tests.support.polling import eventually
+from tests.support.story import (
     REWARD,
     Person,
     Platform,
@@ -23,8 +25,6 @@ from tests.e2e.story import (
     open_venue,
     the_one_arrival_sms,
 )
-from tests.support.ops_cli import run_cli
-from tests.support.polling import eventually
 
 
 @pytest.fixture

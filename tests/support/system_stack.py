@@ -1,15 +1,21 @@
-"""The whole system as real processes (``deploy.local.supervisor``): what the e2e ``stack``
-fixture (``tests/e2e/conftest.py``) yields, and free ports to run it on."""
+"""The whole system as real processes (``deploy.local.supervisor``): ``running_stack`` starts it
+for the e2e tests (``tests/e2e/conftest.py``) and the benchmarks that need every service."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local.supervisor import Supervisor
+from deploy.local.environment import FAKES, SERVICES, generate_auth_keys
+from deploy.local.supervisor import StartupError, Supervisor, stack_children
+from tests.support import isolation
+from tests.support.migrate import migrate_all
 
 
 def free_port() -> int:
@@ -49,3 +55,61 @@ class RunningStack:
         text = output.decode(errors="replace")
         assert process.returncode == 0, f"{service}.manage {' '.join(args)}: {text}"
         return text
+
+
+# The retry horizon of a test stack, short so a message exhausts its tiers and lands in its
+# DLQ within seconds (every queue with a schedule of its own is named).
+SHORT_TIERS = ["1s", "2s", "3s"]
+SHORT_RETRIES = {
+    "RETRY_TIERS": json.dumps(SHORT_TIERS),
+    "RETRY_DEFAULT_SCHEDULE": json.dumps(SHORT_TIERS),
+    "RETRY_SCHEDULES": json.dumps(
+        {"notifications.sms.send": SHORT_TIERS, "payments.billing.charge": SHORT_TIERS}
+    ),
+}
+
+
+def _log_tails(log_dir: Path) -> str:
+    return "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in log_dir.glob("*.log")
+    )
+
+
+class StackDidNotStart(RuntimeError):
+    """A process exited or did not become healthy; the message holds the tails of the logs."""
+
+
+@asynccontextmanager
+async def running_stack(
+    log_dir: Path, settings: Mapping[str, str] | None = None
+) -> AsyncIterator[RunningStack]:
+    """The fakes and the five services as processes, on a database, vhost and Redis prefix of
+    their own (dropped afterwards), with ``settings`` added to every process's environment.
+
+    Auth gets keys generated here (an operator command run with ``RunningStack.manage`` uses
+    the same), and the gateway trusts 127.0.0.1 as its load balancer, so a caller may say which
+    client address it stands for (``X-Forwarded-For``)."""
+    own = await isolation.create(isolation.new_run_id())
+    try:
+        await asyncio.to_thread(migrate_all, own.database_url)
+        ports = {name: free_port() for name in (*FAKES, *SERVICES)}
+        children = stack_children(ports, {**own.env(), **(settings or {})})
+        for child in children:
+            if child.name == "auth":
+                child.env.update(generate_auth_keys())
+            if child.name == "gateway":
+                child.env["TRUSTED_PROXIES"] = json.dumps(["127.0.0.1/32"])
+        supervisor = Supervisor(children, log_dir=log_dir)
+        try:
+            await supervisor.start()
+        except StartupError as exc:
+            await supervisor.stop()
+            raise StackDidNotStart(
+                f"the stack did not start: {exc}\n{_log_tails(log_dir)}"
+            ) from exc
+        try:
+            yield RunningStack(supervisor=supervisor, ports=ports, log_dir=log_dir)
+        finally:
+            await supervisor.stop()
+    finally:
+        await isolation.drop(own)

@@ -26,6 +26,9 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, DeliveryMode
 from aio_pika.exceptions import DeliveryError
+from common.telemetry import extract_trace_context, inject_trace_headers
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import (
     Interval,
     Table,
@@ -46,6 +49,7 @@ from messaging.metrics import MessagingMetrics
 from messaging.outbox import notify_channel
 
 logger = logging.getLogger(__name__)
+_tracer = trace.get_tracer("messaging")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,26 @@ class RelayConfig:
     publish_timeout_seconds: float = 10.0
     retention_hours: float = 24.0
     reconnect_max_seconds: float = 5.0
+
+
+def _publish_span(row: Any) -> tuple[trace.Span, dict[str, Any]]:
+    """The row's publish, a span in the trace of the request that wrote it; the message carries
+    this span's context, so its consumers continue the same trace under it."""
+    stored = dict(row.headers)
+    span = _tracer.start_span(
+        f"{row.message_type} publish",
+        context=extract_trace_context(stored),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "rabbitmq",
+            "messaging.destination.name": row.exchange or row.routing_key,
+            "messaging.message.id": str(row.message_id),
+            "messaging.message.type": row.message_type,
+        },
+    )
+    with trace.use_span(span, end_on_exit=False):
+        headers = inject_trace_headers(stored)
+    return span, headers
 
 
 class OutboxRelay:
@@ -238,11 +262,14 @@ class OutboxRelay:
         channel = self._channel
         assert channel is not None
         publishes = []
+        spans = []
         for row in rows:
             exchange = await self._exchange(row.exchange)
+            span, headers = _publish_span(row)
+            spans.append(span)
             message = aio_pika.Message(
                 row.body,
-                headers=dict(row.headers),
+                headers=headers,
                 message_id=str(row.message_id),
                 correlation_id=row.correlation_id,
                 type=row.message_type,
@@ -258,9 +285,12 @@ class OutboxRelay:
             async with asyncio.timeout(self.config.publish_timeout_seconds):
                 outcomes = await asyncio.gather(*publishes, return_exceptions=True)
         except TimeoutError as exc:
-            return [exc] * len(rows)
+            outcomes = [exc] * len(rows)
         results: list[BaseException | None] = []
-        for outcome in outcomes:
+        for span, outcome in zip(spans, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                span.set_status(Status(StatusCode.ERROR, type(outcome).__name__))
+            span.end()
             if isinstance(outcome, asyncio.CancelledError):
                 raise outcome
             results.append(outcome if isinstance(outcome, BaseException) else None)

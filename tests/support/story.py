@@ -250,8 +250,10 @@ async def open_venue(platform: Platform, admin: Person, *, reward_nova: int = 25
     return Venue(found[0], created, owner, phone)
 
 
-async def arrive(platform: Platform, driver: Person, venue: Venue) -> dict[str, object]:
-    """The driver finds the charger and its merchant, takes the deal and reports arrival."""
+async def arrive_without_reporting(
+    platform: Platform, driver: Person, venue: Venue
+) -> dict[str, object]:
+    """The driver finds the charger and its merchant and takes the deal (status ``active``)."""
     lat, lng = venue.charger["lat"], venue.charger["lng"]
     nearby = await platform.call(
         "GET",
@@ -273,10 +275,15 @@ async def arrive(platform: Platform, driver: Person, venue: Venue) -> dict[str, 
     assert len(session["offer_code"]) == 8
     again = await platform.call("POST", "/v1/exclusive-sessions", driver, body=body)
     assert again.expect(200)["id"] == session["id"]  # the open one, not a second
+    return dict(session)
 
+
+async def arrive(platform: Platform, driver: Person, venue: Venue) -> dict[str, object]:
+    """The driver takes the deal and reports arrival."""
+    session = await arrive_without_reporting(platform, driver, venue)
     arrived = await platform.call("POST", f"/v1/exclusive-sessions/{session['id']}/arrival", driver)
     assert arrived.expect(200)["status"] == "arrived"
-    return dict(session)
+    return session
 
 
 async def the_one_arrival_sms(platform: Platform, venue: Venue) -> str:

@@ -1,0 +1,161 @@
+"""``uv run python -m bench.isolation``: a driver's sign-in and activation while parts of the
+system fail, against the same measured healthy, in one run on one stack.
+
+The whole system runs as processes (the supervisor of ``make run``, on a database, vhost and
+Redis prefix of its own), driven through the gateway. Each driver signs in by OTP (start +
+verify, timed together), takes a merchant's deal (``POST /v1/exclusive-sessions``, timed), and
+the merchant redeems the code, so every driver also costs a reward and a Stripe charge
+behind the scenes. Three phases, the same load each:
+
+1. ``healthy``;
+2. ``analytics_consumer_stopped``: the notifications process (the analytics sink's consumer)
+   is frozen (SIGSTOP), so the lossy analytics queue fills while drivers sign in and activate;
+3. ``stripe_hanging``: the fake Stripe holds every call 30 s, so the billing worker's charges
+   hang while drivers sign in and activate.
+
+Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` in both faulty phases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.report import emit, latency_figures, ratio
+from tests.support.story import Person, Platform, Venue, new_client_ip, new_phone, open_venue
+from tests.support.system_stack import running_stack
+
+BENCH = "isolation"
+DRIVERS = int(os.environ.get("BENCH_ISOLATION_DRIVERS", "120"))
+CLIENTS = 8
+VENUES = 8
+TARGET = 1.1
+
+
+class Phase:
+    def __init__(self) -> None:
+        self.sign_in: list[float] = []
+        self.activation: list[float] = []
+
+
+async def one_driver(platform: Platform, venue: Venue, phase: Phase) -> None:
+    phone, client = new_phone(), {"X-Forwarded-For": new_client_ip()}
+    began = time.perf_counter()
+    started = await platform.call(
+        "POST", "/v1/auth/otp/start", body={"phone": phone}, headers=client
+    )
+    challenge = started.expect(202)["challenge_id"]
+    start_s = time.perf_counter() - began
+    code = await platform.twilio.last_code_for(phone)  # the phone, not the user: not timed
+    began = time.perf_counter()
+    verified = await platform.call(
+        "POST",
+        "/v1/auth/otp/verify",
+        body={"challenge_id": challenge, "code": code},
+        headers=client,
+    )
+    tokens = verified.expect(200)
+    phase.sign_in.append(start_s + time.perf_counter() - began)
+    driver = Person(
+        phone,
+        tokens["user"]["id"],
+        tokens["access_token"],
+        tokens["refresh_token"],
+        client["X-Forwarded-For"],
+    )
+    body = {"merchant_id": venue.merchant["id"], "charger_id": venue.charger["id"]}
+    began = time.perf_counter()
+    activated = await platform.call("POST", "/v1/exclusive-sessions", driver, body=body)
+    phase.activation.append(time.perf_counter() - began)
+    session = activated.expect(201)
+    path = f"/v1/merchants/{venue.merchant['id']}/redemptions"
+    redeemed = await platform.call("POST", path, venue.owner, body={"code": session["offer_code"]})
+    redeemed.expect(200)
+
+
+async def run_phase(platform: Platform, venues: list[Venue]) -> Phase:
+    phase = Phase()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(DRIVERS):
+        queue.put_nowait(i)
+
+    async def client() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            await one_driver(platform, venues[i % len(venues)], phase)
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return phase
+
+
+def report(name: str, phase: Phase, healthy: Phase | None) -> dict[str, Any]:
+    sign_in, activation = latency_figures(phase.sign_in), latency_figures(phase.activation)
+    figures: dict[str, Any] = {
+        "drivers": DRIVERS,
+        "clients": CLIENTS,
+        "sign_in": sign_in,
+        "activation": activation,
+    }
+    if healthy is not None:
+        base_in, base_act = latency_figures(healthy.sign_in), latency_figures(healthy.activation)
+        ratios = {
+            "sign_in_p50": ratio(sign_in["p50_ms"], base_in["p50_ms"]),
+            "sign_in_p99": ratio(sign_in["p99_ms"], base_in["p99_ms"]),
+            "activation_p50": ratio(activation["p50_ms"], base_act["p50_ms"]),
+            "activation_p99": ratio(activation["p99_ms"], base_act["p99_ms"]),
+        }
+        figures["ratio_to_healthy"] = ratios
+        figures["target_met"] = all(r <= TARGET for r in ratios.values())
+    return emit(BENCH, name, **figures)
+
+
+async def with_frozen(pid: int, measure: Callable[[], Awaitable[Phase]]) -> Phase:
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        return await measure()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+async def main() -> None:
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-isolation-"))
+    async with running_stack(log_dir) as stack, aiohttp.ClientSession() as http:
+        platform = Platform(stack, http)
+        admin = await platform.person_with_role("admin")
+        venues = [await open_venue(platform, admin) for _ in range(VENUES)]
+        await run_phase(platform, venues)  # warm-up: connections, caches, JIT-less first calls
+        healthy = await run_phase(platform, venues)
+        report("healthy", healthy, None)
+
+        notifications = next(c for c in stack.supervisor.children if c.name == "notifications")
+        assert notifications.process is not None
+        frozen = await with_frozen(notifications.process.pid, lambda: run_phase(platform, venues))
+        analytics = report("analytics_consumer_stopped", frozen, healthy)
+
+        await platform.stripe.hang(seconds=30.0)
+        try:
+            hanging = await run_phase(platform, venues)
+        finally:
+            await platform.stripe.clear_faults()
+        stripe = report("stripe_hanging", hanging, healthy)
+        emit(
+            BENCH,
+            "summary",
+            target_ratio=TARGET,
+            analytics_consumer_stopped_met=analytics["target_met"],
+            stripe_hanging_met=stripe["target_met"],
+            logs=str(log_dir),
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
