@@ -47,7 +47,7 @@ def make_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:
             "server_settings": {
                 "search_path": f"{settings.db_schema},public",
                 "statement_timeout": str(settings.db_statement_timeout_ms),
-                "application_name": "nerava",
+                "application_name": f"nerava-{settings.db_schema}",
             },
             "timeout": 5,
         },

@@ -92,7 +92,7 @@ async def open_direct_pool(settings: DatabaseSettings) -> AsyncIterator[DirectPo
         server_settings={
             "search_path": f"{settings.db_schema},public",
             "statement_timeout": str(settings.db_statement_timeout_ms),
-            "application_name": "nerava",
+            "application_name": f"nerava-{settings.db_schema}",
         },
     )
     await pool

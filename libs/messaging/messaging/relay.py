@@ -348,7 +348,9 @@ class OutboxRelay:
             return
         dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
-            self._listener = await asyncpg.connect(dsn, timeout=5)
+            self._listener = await asyncpg.connect(
+                dsn, timeout=5, server_settings={"application_name": f"nerava-{self.table.schema}"}
+            )
             await self._listener.add_listener(notify_channel(self.table), self._on_notify)
         except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
             logger.warning(

@@ -18,7 +18,7 @@ from tests.support.samples import random_phone
 # Waits (up to 5 s) until each backend has exited, so no statement can race the termination.
 TERMINATE = """
     SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
-    WHERE datname = $1 AND application_name = 'nerava' AND pid <> pg_backend_pid()
+    WHERE datname = $1 AND application_name = 'nerava-auth' AND pid <> pg_backend_pid()
 """
 
 
