@@ -1,7 +1,8 @@
 """Starts a set of processes, waits until each answers ``/healthz``, and stops them all.
 
 Stopping sends SIGTERM to each process group, then SIGKILL after a grace period, so nothing is
-left behind. Used by ``make run`` and by the end-to-end tests.
+left behind. Used by ``make run`` and by the end-to-end and chaos tests (which also crash and
+restart one process at a time).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class Supervisor:
                 *child.argv, cwd=ROOT, env=child.env, start_new_session=True
             )
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with (self.log_dir / f"{child.name}.log").open("wb") as output:
+        with (self.log_dir / f"{child.name}.log").open("ab") as output:  # a restart appends
             return await asyncio.create_subprocess_exec(
                 *child.argv,
                 cwd=ROOT,
@@ -121,6 +122,22 @@ class Supervisor:
                         return
             await asyncio.sleep(0.2)
         raise StartupError(f"{child.name} did not answer {health} in time")
+
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    async def crash_and_restart(self, name: str, *, startup_s: float = 60.0) -> None:
+        """Kills one process as a crash would (SIGKILL to its group: no shutdown of any kind),
+        starts it again and waits until it answers ``/healthz`` (the chaos tests)."""
+        child = self.child(name)
+        assert child.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.process.pid, signal.SIGKILL)
+        await child.process.wait()
+        child.process = await self._spawn(child)
+        deadline = asyncio.get_running_loop().time() + startup_s
+        async with aiohttp.ClientSession() as session:
+            await self._wait_healthy(child, session, deadline)
 
     async def wait_any_exit(self) -> Child:
         waits = {asyncio.create_task(c.process.wait()): c for c in self.children if c.process}

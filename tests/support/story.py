@@ -147,7 +147,7 @@ class Platform:
         async def reached() -> bool:
             return await self.wallet_balance(driver) == balance
 
-        await eventually(reached, what=f"the driver's wallet showing {balance} Nova")
+        await eventually(reached, timeout=30, what=f"the driver's wallet showing {balance} Nova")
 
     async def session(self, driver: Person, session_id: str) -> dict[str, Any]:
         found: dict[str, Any] = (
@@ -159,7 +159,7 @@ class Platform:
         async def reached() -> bool:
             return (await self.session(driver, session_id))["status"] == status
 
-        await eventually(reached, what=f"session {session_id} {status}")
+        await eventually(reached, timeout=30, what=f"session {session_id} {status}")
 
     # ---- what the outside world received
     async def sms_to(self, phone: str) -> list[dict[str, Any]]:
@@ -246,7 +246,7 @@ async def open_venue(platform: Platform, admin: Person, *, reward_nova: int = 25
         # payments learns of the merchant from merchant.created.v1: 404 until it has
         return answer.status == 200
 
-    await eventually(billing_set, what="the merchant's payment method on file")
+    await eventually(billing_set, timeout=30, what="the merchant's payment method on file")
     return Venue(found[0], created, owner, phone)
 
 
@@ -294,7 +294,7 @@ async def the_one_arrival_sms(platform: Platform, venue: Venue) -> str:
         assert len(received) == 1, f"{len(received)} SMS so far"
         return received[0]
 
-    sms = await eventually(one_sms, timeout=20, what="the arrival SMS at the merchant's phone")
+    sms = await eventually(one_sms, timeout=30, what="the arrival SMS at the merchant's phone")
     found = re.search(r"Reply DONE (\d{4})", str(sms["body"]))
     assert found, "the SMS asks for a DONE reply with the code"
     return found.group(1)
@@ -309,7 +309,7 @@ async def billed_once(platform: Platform, venue: Venue) -> None:
         assert charges[0]["amount"] == 250
         assert charges[0]["currency"] == "usd"
 
-    await eventually(one_charge, timeout=20, what="one charge of the merchant on Stripe")
+    await eventually(one_charge, timeout=30, what="one charge of the merchant on Stripe")
 
 
 async def confirm_by_sms(platform: Platform, driver: Person, venue: Venue, session_id: str) -> None:

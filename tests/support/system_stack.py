@@ -30,6 +30,7 @@ class RunningStack:
     supervisor: Supervisor
     ports: dict[str, int]
     log_dir: Path
+    database_url: str  # the stack's own database (SQLAlchemy URL), for checks a test reads
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -41,7 +42,7 @@ class RunningStack:
     async def manage(self, service: str, *args: str) -> str:
         """Runs ``python -m <service>.manage ARGS`` with that process's environment, as an
         operator would next to it; returns its output, failing the test on a non-zero exit."""
-        child = next(c for c in self.supervisor.children if c.name == service)
+        child = self.supervisor.child(service)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -108,7 +109,7 @@ async def running_stack(
                 f"the stack did not start: {exc}\n{_log_tails(log_dir)}"
             ) from exc
         try:
-            yield RunningStack(supervisor=supervisor, ports=ports, log_dir=log_dir)
+            yield RunningStack(supervisor, ports, log_dir, own.database_url)
         finally:
             await supervisor.stop()
     finally:
