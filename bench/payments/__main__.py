@@ -5,13 +5,15 @@
    workers on distinct wallets (the baseline, same run).
 2. ``service_redemptions``: ``POST /v1/wallet/redemptions`` through the service (uvicorn
    process, real JWT verification, idempotency keys) at 50 concurrent clients on distinct
-   wallets: requests/s, p50/p99 and the ratio to the baseline (target >= 400/s and >= 0.4x).
+   wallets: requests/s, p50/p99, the ratio to the baseline (target >= 400/s and >= 0.4x) and
+   the service worker's CPU ms per request (from /proc; steady on a busy machine).
 3. ``hot_wallet``: 50 concurrent redemptions on one wallet that can pay for 30 of them: all
    settle correctly (30 x 201, 20 x 409, balance exact); total time.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import os
@@ -28,6 +30,7 @@ import asyncpg
 from aiohttp import web
 
 from bench.messaging.isolation import bench_infra
+from bench.payments.server_cpu import cpu_seconds, profiled
 from bench.report import emit, latency_figures, ratio
 from tests.support.jwt_tokens import TestSigningKeys
 
@@ -180,6 +183,9 @@ def _start_service(infra: Any, jwks_url: str, port: int) -> subprocess.Popen[byt
         "DB_POOL_SIZE": "40",
         "DB_MAX_OVERFLOW": "10",
         "KILL_SWITCH_CACHE_SECONDS": "2",
+        # The service needs a Stripe client to start; redemptions never call it.
+        "STRIPE_SECRET_KEY": "sk_test_bench_redemptions_never_call_stripe",
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
     }
     return subprocess.Popen(
         [
@@ -235,6 +241,7 @@ async def service_scenarios(
     merchants: list[uuid.UUID],
     hot: uuid.UUID,
     baseline: float,
+    profile: str | None = None,
 ) -> None:
     keys = TestSigningKeys()
     runner, jwks_url = await _jwks_server(keys)
@@ -259,9 +266,12 @@ async def service_scenarios(
                     samples.append(took)
                     failures += status != 201
 
+            cpu_before = cpu_seconds(process.pid)
             started = time.perf_counter()
-            await asyncio.gather(*(client(i) for i in range(CONCURRENCY)))
+            with profiled(process.pid, profile):
+                await asyncio.gather(*(client(i) for i in range(CONCURRENCY)))
             elapsed = time.perf_counter() - started
+            cpu_used = cpu_seconds(process.pid) - cpu_before
             rate = SERVICE_N / elapsed
             emit(
                 BENCH,
@@ -273,6 +283,7 @@ async def service_scenarios(
                 ratio_to_raw=ratio(rate, baseline),
                 target_per_second=400,
                 target_ratio=0.4,
+                server_cpu_ms_per_request=round(cpu_used * 1000 / SERVICE_N, 3),
                 **latency_figures(samples),
             )
 
@@ -304,7 +315,7 @@ async def service_scenarios(
         await runner.cleanup()
 
 
-async def main() -> None:
+async def main(args: argparse.Namespace) -> None:
     async with bench_infra() as infra:
         await asyncio.to_thread(_migrate, infra.database_url)
         dsn = infra.database_url.replace("postgresql+asyncpg", "postgresql")
@@ -315,8 +326,10 @@ async def main() -> None:
         await _seed(dsn, raw_drivers + drivers, merchants, FUNDING)
         await _seed(dsn, [hot], [], 300)
         baseline = await raw_redemption(dsn, raw_drivers, merchants)
-        await service_scenarios(infra, drivers, merchants, hot, baseline)
+        await service_scenarios(infra, drivers, merchants, hot, baseline, args.profile)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", help="write py-spy collapsed stacks of scenario 2 here")
+    asyncio.run(main(parser.parse_args()))
