@@ -1,33 +1,44 @@
 """``uv run python -m bench.payments``: one JSON line per scenario (ledger part).
 
-1. ``raw_redemption``: a raw asyncpg transaction doing the statements of one redemption (key
-   claim, merchant read, ``post_journal``, ``audit_append``, key completion) at 50 concurrent
-   workers on distinct wallets (the baseline, same run).
+1. ``raw_redemption``: raw asyncpg doing the statements of one redemption exactly as the
+   service sends them (the same compiled SQL from ``payments``: the merchant check with the key
+   claim in one autocommit statement, then one transaction: ``post_journal``, then the key's
+   completion with ``audit_append``) at 50 concurrent workers on distinct wallets (the
+   baseline, same run).
 2. ``service_redemptions``: ``POST /v1/wallet/redemptions`` through the service (uvicorn
    process, real JWT verification, idempotency keys) at 50 concurrent clients on distinct
-   wallets: requests/s, p50/p99 and the ratio to the baseline (target >= 400/s and >= 0.4x).
+   wallets: requests/s, p50/p99, the ratio to the baseline (target >= 400/s and >= 0.4x) and
+   the service worker's CPU ms per request (from /proc; steady on a busy machine).
 3. ``hot_wallet``: 50 concurrent redemptions on one wallet that can pay for 30 of them: all
    settle correctly (30 x 201, 20 x 409, balance exact); total time.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import hashlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 from aiohttp import web
+from common.direct_sql import keep_session
+from payments import audit, idempotency_store, ledger_repository, redemption_store
+from payments.audit import AuditRecord
+from payments.idempotency_keys import IdempotentRequest, request_hash
+from payments.ledger import JournalKind, driver_wallet, merchant_account, transfer
+from payments.outcomes import json_outcome
 
 from bench.messaging.isolation import bench_infra
+from bench.payments.server_cpu import cpu_seconds, profiled
 from bench.report import emit, latency_figures, ratio
 from tests.support.jwt_tokens import TestSigningKeys
 
@@ -37,6 +48,7 @@ CONCURRENCY = 50
 RAW_N = 3000
 SERVICE_N = 3000
 FUNDING = 1_000_000
+REDEMPTIONS = "/v1/wallet/redemptions"
 
 
 def _free_port() -> int:
@@ -91,48 +103,84 @@ async def _seed(dsn: str, drivers: list[uuid.UUID], merchants: list[uuid.UUID], 
 
 
 async def raw_redemption(dsn: str, drivers: list[uuid.UUID], merchants: list[uuid.UUID]) -> float:
-    pool = await asyncpg.create_pool(dsn, min_size=CONCURRENCY, max_size=CONCURRENCY)
+    pool = await asyncpg.create_pool(  # released as the service's direct pool releases
+        dsn, min_size=CONCURRENCY, max_size=CONCURRENCY, reset=keep_session
+    )
     assert pool is not None
     counter = iter(range(RAW_N))
+    claim_sql = redemption_store.CLAIM_AT_MERCHANT
+    finish_sql = idempotency_store.COMPLETE_AND_AUDIT_DIRECT
 
     async def one(driver: uuid.UUID, merchant: uuid.UUID, n: int) -> None:
+        """The statements of one redemption as the service sends them (the same compiled SQL
+        and parameters): the merchant check with the key claim (autocommit), then one
+        transaction: ``post_journal``, then the key's completion with ``audit_append``."""
         key = f"raw-{driver}-{n}"
+        body = {"merchant_id": str(merchant), "nova": 1}
+        request = IdempotentRequest(
+            scope=f"POST {REDEMPTIONS}",
+            principal_id=str(driver),
+            key=key,
+            method="POST",
+            path=REDEMPTIONS,
+            body_hash=request_hash("POST", f"POST {REDEMPTIONS}", body),
+        )
+        claim = {
+            **idempotency_store.claim_params(
+                request, lease=timedelta(seconds=30), retention=timedelta(hours=24)
+            ),
+            "merchant_id": merchant,
+        }
         async with pool.acquire() as conn:
-            key_id = await conn.fetchval(
-                "INSERT INTO payments.idempotency_keys (scope, principal_id, key, request_method,"
-                " request_path, request_hash, locked_until, expires_at) VALUES ('raw', $1, $2,"
-                " 'POST', '/r', $3, now() + interval '30 s', now() + interval '24 h')"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                str(driver),
-                key,
-                hashlib.sha256(key.encode()).digest(),
+            claimed = await conn.fetchrow(claim_sql.sql, *claim_sql.arguments(claim))
+            assert claimed is not None and claimed["key_id"] is not None
+            key_id = int(claimed["key_id"])
+            journal = transfer(
+                JournalKind.REDEEM,
+                f"redeem:key:{key_id}",
+                source=driver_wallet(driver),
+                destination=merchant_account(merchant),
+                amount=1,
+                actor_type="driver",
+                actor_id=str(driver),
+                metadata={"merchant_id": str(merchant)},
             )
+            post_sql = ledger_repository.post_statement(journal)
             async with conn.transaction():
-                await conn.fetchrow(
-                    "SELECT * FROM payments.merchants WHERE merchant_id = $1", merchant
-                )
                 row = await conn.fetchrow(
-                    "SELECT status, transaction_id FROM payments.post_journal('redeem', $1,"
-                    " 'driver', $2, '{}', ARRAY[payments.ledger_account('driver', $2, 'wallet'),"
-                    " payments.ledger_account('merchant', $3, 'nova')], ARRAY[-1, 1]::bigint[])",
-                    f"raw:{key_id}",
-                    str(driver),
-                    str(merchant),
+                    post_sql.sql, *post_sql.arguments(ledger_repository.post_params(journal))
                 )
-                await conn.execute(
-                    "UPDATE payments.idempotency_keys SET state='completed', response_code=201,"
-                    " response_body=$2, response_content_type='application/json',"
-                    " completed_at=now(), locked_until=NULL WHERE id=$1",
-                    key_id,
-                    b'{"ok":true}',
+                assert row is not None and row["status"] == "posted"
+                balance = row["balances"][0]
+                record = AuditRecord(
+                    actor_type="driver",
+                    actor_id=str(driver),
+                    action="wallet.redeem",
+                    resource_type="ledger_transaction",
+                    resource_id=str(row["transaction_id"]),
+                    idempotency_key=key,
+                    details={
+                        "merchant_id": str(merchant),
+                        "nova": 1,
+                        "wallet_balance_before": balance + 1,
+                        "wallet_balance_after": balance,
+                    },
                 )
-                await conn.fetchval(
-                    "SELECT payments.audit_append('driver', $1, 'wallet.redeem',"
-                    " 'ledger_transaction', $2, NULL, $3, '{}')",
-                    str(driver),
-                    str(row["transaction_id"]),
-                    key,
+                response = json_outcome(
+                    201,
+                    {
+                        "redemption_id": str(row["transaction_id"]),
+                        "merchant_id": str(merchant),
+                        "nova": 1,
+                        "balance": balance,
+                    },
                 )
+                params = {
+                    **idempotency_store.complete_params(key_id, response),
+                    **audit.append_params(record),
+                }
+                completed = await conn.fetchrow(finish_sql.sql, *finish_sql.arguments(params))
+                assert completed is not None and completed["id"] == key_id
 
     async def worker(index: int) -> None:
         for n in counter:
@@ -180,6 +228,10 @@ def _start_service(infra: Any, jwks_url: str, port: int) -> subprocess.Popen[byt
         "DB_POOL_SIZE": "40",
         "DB_MAX_OVERFLOW": "10",
         "KILL_SWITCH_CACHE_SECONDS": "2",
+        # The service needs a Stripe client to start; redemptions never call it.
+        "STRIPE_SECRET_KEY": "sk_test_bench_redemptions_never_call_stripe",
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
+        "STRIPE_WEBHOOK_SECRETS": '["whsec_bench_redemptions"]',
     }
     return subprocess.Popen(
         [
@@ -235,6 +287,7 @@ async def service_scenarios(
     merchants: list[uuid.UUID],
     hot: uuid.UUID,
     baseline: float,
+    profile: str | None = None,
 ) -> None:
     keys = TestSigningKeys()
     runner, jwks_url = await _jwks_server(keys)
@@ -259,9 +312,12 @@ async def service_scenarios(
                     samples.append(took)
                     failures += status != 201
 
+            cpu_before = cpu_seconds(process.pid)
             started = time.perf_counter()
-            await asyncio.gather(*(client(i) for i in range(CONCURRENCY)))
+            with profiled(process.pid, profile):
+                await asyncio.gather(*(client(i) for i in range(CONCURRENCY)))
             elapsed = time.perf_counter() - started
+            cpu_used = cpu_seconds(process.pid) - cpu_before
             rate = SERVICE_N / elapsed
             emit(
                 BENCH,
@@ -273,6 +329,7 @@ async def service_scenarios(
                 ratio_to_raw=ratio(rate, baseline),
                 target_per_second=400,
                 target_ratio=0.4,
+                server_cpu_ms_per_request=round(cpu_used * 1000 / SERVICE_N, 3),
                 **latency_figures(samples),
             )
 
@@ -304,7 +361,7 @@ async def service_scenarios(
         await runner.cleanup()
 
 
-async def main() -> None:
+async def main(args: argparse.Namespace) -> None:
     async with bench_infra() as infra:
         await asyncio.to_thread(_migrate, infra.database_url)
         dsn = infra.database_url.replace("postgresql+asyncpg", "postgresql")
@@ -315,8 +372,10 @@ async def main() -> None:
         await _seed(dsn, raw_drivers + drivers, merchants, FUNDING)
         await _seed(dsn, [hot], [], 300)
         baseline = await raw_redemption(dsn, raw_drivers, merchants)
-        await service_scenarios(infra, drivers, merchants, hot, baseline)
+        await service_scenarios(infra, drivers, merchants, hot, baseline, args.profile)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", help="write py-spy collapsed stacks of scenario 2 here")
+    asyncio.run(main(parser.parse_args()))

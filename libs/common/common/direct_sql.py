@@ -11,17 +11,30 @@ timeout) with one client span per statement, like the engine's (``common.sql_spa
 
 Every failure of the database or the driver surfaces as :class:`DirectSqlError` (the caller
 answers 503); a connection broken by a server restart fails one call and leaves the pool.
+
+The statements run here are the service's own and never change session state (no ``SET``,
+``LISTEN``, session advisory locks or held cursors), so a connection goes back to the pool
+without asyncpg's reset query (:func:`keep_session`: one round trip per release saved); an
+open transaction is still rolled back by the pool.
+
+:meth:`DirectPool.transaction` runs several such statements in one transaction (a hot path's
+unit of work): the connection is taken and ``BEGIN`` sent at the first statement, ``COMMIT``
+on a clean exit, ``ROLLBACK`` when the block raises. Inside it the driver's own exceptions pass
+through unchanged (the unit of work tells an outage from a programming error, as it does for
+the engine: ``common.uow``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from opentelemetry.trace import Span
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
@@ -63,13 +76,7 @@ class DirectPool:
         self, statement: DirectStatement, params: Mapping[str, Any]
     ) -> asyncpg.Record | None:
         arguments = statement.arguments(params)
-        span = start_statement_span(
-            statement.sql,
-            system="postgresql",
-            database=self._database,
-            host=self._host,
-            port=self._port,
-        )
+        span = self.statement_span(statement.sql)
         try:
             async with self._pool.acquire() as conn:
                 row: asyncpg.Record | None = await conn.fetchrow(statement.sql, *arguments)
@@ -78,6 +85,86 @@ class DirectPool:
             raise DirectSqlError(type(exc).__name__) from exc
         span.end()
         return row
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[DirectTransaction]:
+        """One transaction: committed when the block exits cleanly, rolled back when it raises.
+        A block that ran no statement touches no connection."""
+        transaction = DirectTransaction(self)
+        try:
+            yield transaction
+        except BaseException:
+            await transaction.end(commit=False)
+            raise
+        await transaction.end(commit=True)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    def statement_span(self, sql: str) -> Span:
+        """A started client span for one statement on this pool (the caller ends it)."""
+        return start_statement_span(
+            sql, system="postgresql", database=self._database, host=self._host, port=self._port
+        )
+
+
+class DirectTransaction:
+    """The statements of one transaction on one pooled connection (``DirectPool.transaction``)."""
+
+    def __init__(self, pool: DirectPool) -> None:
+        self._owner = pool
+        self._conn: asyncpg.pool.PoolConnectionProxy[Any] | None = None
+        self._transaction: asyncpg.transaction.Transaction | None = None
+
+    async def fetchrow(
+        self, statement: DirectStatement, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        arguments = statement.arguments(params)
+        conn = self._conn if self._conn is not None else await self._begin()
+        span = self._owner.statement_span(statement.sql)
+        try:
+            row: asyncpg.Record | None = await conn.fetchrow(statement.sql, *arguments)
+        except BaseException as exc:
+            end_failed(span, exc)
+            raise
+        span.end()
+        return row
+
+    async def _begin(self) -> asyncpg.pool.PoolConnectionProxy[Any]:
+        conn = await self._owner.pool.acquire()
+        self._conn = conn
+        transaction = conn.transaction()
+        await transaction.start()
+        self._transaction = transaction
+        return conn
+
+    async def end(self, *, commit: bool) -> None:
+        """COMMIT (or ROLLBACK) and give the connection back; nothing when no statement ran."""
+        conn, transaction = self._conn, self._transaction
+        self._conn = self._transaction = None
+        if conn is None:
+            return
+        try:
+            if transaction is not None and commit:
+                span = self._owner.statement_span("COMMIT")
+                try:
+                    await transaction.commit()
+                except BaseException as exc:
+                    end_failed(span, exc)
+                    raise
+                span.end()
+            elif transaction is not None:
+                # The block's own exception is what the caller sees; a connection too broken to
+                # roll back is closed by the pool on release (the server rolls back then).
+                with contextlib.suppress(*_DRIVER_ERRORS):
+                    await transaction.rollback()
+        finally:
+            await self._owner.pool.release(conn)
+
+
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's ``reset``: nothing to undo beyond the open transaction asyncpg rolls back."""
 
 
 @asynccontextmanager
@@ -89,6 +176,7 @@ async def open_direct_pool(settings: DatabaseSettings) -> AsyncIterator[DirectPo
         min_size=0,
         max_size=settings.db_pool_size,
         timeout=5,
+        reset=keep_session,
         server_settings={
             "search_path": f"{settings.db_schema},public",
             "statement_timeout": str(settings.db_statement_timeout_ms),

@@ -16,7 +16,9 @@ that does not compile) pass through unchanged: they are not outages.
 
 ``UnitOfWork.direct(statement, params)`` runs one self-contained Core statement on the direct
 asyncpg pool (``common.direct_sql``) where a service keeps one for a hot path, with the same
-error mapping.
+error mapping. ``async with uow.direct_transaction() as tx`` is a hot path's whole transaction
+on that pool (``await tx.fetchrow(statement, params)``), committed on exit, with the same error
+mapping as the engine's transactions (outages -> 503; the caller's errors pass through).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from common.direct_sql import DirectPool, DirectSqlError, DirectStatement
+from common.direct_sql import DirectPool, DirectSqlError, DirectStatement, DirectTransaction
 from common.errors import DependencyUnavailable
 
 # SQLSTATE classes and codes that mean "try again": connection exceptions, insufficient
@@ -105,6 +107,19 @@ class UnitOfWork:
         try:
             return await self._direct.fetchrow(statement, params)
         except DirectSqlError as exc:
+            raise self._unavailable() from exc
+
+    @asynccontextmanager
+    async def direct_transaction(self) -> AsyncIterator[DirectTransaction]:
+        """One transaction on the direct pool; see the module docstring."""
+        if self._direct is None:
+            raise RuntimeError("this unit of work has no direct pool")
+        try:
+            async with self._direct.transaction() as tx:
+                yield tx
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if not is_outage(exc):
+                raise
             raise self._unavailable() from exc
 
     def _unavailable(self) -> DependencyUnavailable:

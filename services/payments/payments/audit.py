@@ -5,7 +5,8 @@ Each row's hash is ``sha256(previous hash || canonical row)``, computed by the d
 function ``audit_row_hash`` for both writing and verifying, so the two cannot disagree.
 The log is 16 independent chains (chosen by actor) so unrelated movements do not queue behind
 one lock; ``audit_append`` takes its chain's transaction-scoped advisory lock: call
-:func:`append` as the last statement before commit, so the lock is held for the shortest time.
+:func:`append` (:func:`append_direct` in a transaction on the direct pool) as the last
+statement before commit, so the lock is held for the shortest time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.direct_sql import DirectTransaction, compile_statement
 from common.request_context import current_request_id
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -31,28 +33,44 @@ class AuditRecord:
     request_id: str | None = None
 
 
-_APPEND = text(
-    "SELECT payments.audit_append(:actor_type, :actor_id, :action, :resource_type,"
+APPEND_CALL = (
+    "payments.audit_append(:actor_type, :actor_id, :action, :resource_type,"
     " :resource_id, :request_id, :idempotency_key, CAST(:details AS jsonb))"
 )
+"""The call that appends one row (parameters: :func:`append_params`), for composed statements."""
+
+_APPEND = text(f"SELECT {APPEND_CALL}")
+
+
+APPEND_DIRECT = compile_statement(_APPEND)
+"""``audit_append`` compiled for the direct pool (parameters: :func:`append_params`)."""
+
+
+def append_params(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "actor_type": record.actor_type,
+        "actor_id": record.actor_id,
+        "action": record.action,
+        "resource_type": record.resource_type,
+        "resource_id": record.resource_id,
+        "request_id": record.request_id or current_request_id(),
+        "idempotency_key": record.idempotency_key,
+        "details": json.dumps(record.details, default=str),
+    }
 
 
 async def append(tx: AsyncSession, record: AuditRecord) -> int:
     """Appends ``record`` in ``tx``; returns its id. A rollback removes it with the change."""
-    result = await tx.execute(
-        _APPEND,
-        {
-            "actor_type": record.actor_type,
-            "actor_id": record.actor_id,
-            "action": record.action,
-            "resource_type": record.resource_type,
-            "resource_id": record.resource_id,
-            "request_id": record.request_id or current_request_id(),
-            "idempotency_key": record.idempotency_key,
-            "details": json.dumps(record.details, default=str),
-        },
-    )
+    result = await tx.execute(_APPEND, append_params(record))
     return int(result.scalar_one())
+
+
+async def append_direct(tx: DirectTransaction, record: AuditRecord) -> int:
+    """:func:`append` in a transaction on the direct pool."""
+    row = await tx.fetchrow(APPEND_DIRECT, append_params(record))
+    if row is None:
+        raise RuntimeError("audit_append returned no row")
+    return int(row[0])
 
 
 @dataclass(frozen=True, slots=True)

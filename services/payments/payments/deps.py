@@ -9,11 +9,12 @@ clearing accounts of ``payments.ledger``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
-from common.direct_sql import DirectStatement
+from common.direct_sql import DirectStatement, DirectTransaction
 from common.uow import UnitOfWorkFactory
 from messaging.inbox import Inbox
 from messaging.outbox import Outbox
@@ -30,6 +31,9 @@ class PaymentsUnitOfWork(UnitOfWorkFactory, Protocol):
         self, statement: DirectStatement, params: Mapping[str, Any]
     ) -> asyncpg.Record | None:
         """One autocommit statement on the direct pool (hot paths)."""
+
+    def direct_transaction(self) -> AbstractAsyncContextManager[DirectTransaction]:
+        """A hot path's whole transaction on the direct pool (committed on exit)."""
 
 
 class KillSwitchCheck(Protocol):

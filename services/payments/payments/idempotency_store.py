@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from common.direct_sql import compile_statement
+from common.direct_sql import DirectTransaction, compile_statement
 from sqlalchemy import CursorResult, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments import tables
+from payments import audit, tables
 from payments.idempotency_keys import IdempotentRequest, StoredResponse
 
 k = tables.idempotency_keys.c
@@ -134,6 +134,63 @@ async def complete(
     )
     assert isinstance(result, CursorResult)
     return bool(result.rowcount)
+
+
+_COMPLETE = (
+    "UPDATE payments.idempotency_keys SET state = 'completed', locked_until = NULL,"
+    " response_code = :status, response_body = :body, response_content_type = :content_type,"
+    " resource_type = :key_resource_type, resource_id = :key_resource_id, completed_at = now()"
+    " WHERE id = :key_id AND state = 'in_progress' RETURNING id"
+)
+COMPLETE_DIRECT = compile_statement(text(_COMPLETE))
+""":func:`complete` compiled for the direct pool (parameters: :func:`complete_params`)."""
+
+COMPLETE_AND_AUDIT_DIRECT = compile_statement(
+    text(
+        f"WITH completed AS ({_COMPLETE})"
+        f" SELECT (SELECT id FROM completed) AS id, {audit.APPEND_CALL} AS audit_id"
+    )
+)
+"""The key's completion and the change's audit row in one statement (parameters:
+:func:`complete_params` and ``audit.append_params``); ``id`` is NULL when the key was no longer
+this request's to complete (the caller rolls back, the audit row with it)."""
+
+
+def complete_params(
+    key_id: int,
+    response: StoredResponse,
+    *,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "key_id": key_id,
+        "status": response.status,
+        "body": response.body,
+        "content_type": response.content_type,
+        "key_resource_type": resource_type,
+        "key_resource_id": resource_id,
+    }
+
+
+async def complete_direct(
+    tx: DirectTransaction,
+    key_id: int,
+    response: StoredResponse,
+    *,
+    audit_record: audit.AuditRecord | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+) -> bool:
+    """:func:`complete` in a transaction on the direct pool; with ``audit_record``, the audit
+    row is appended by the same statement (one round trip: the last before COMMIT)."""
+    params = complete_params(key_id, response, resource_type=resource_type, resource_id=resource_id)
+    if audit_record is None:
+        return await tx.fetchrow(COMPLETE_DIRECT, params) is not None
+    row = await tx.fetchrow(
+        COMPLETE_AND_AUDIT_DIRECT, {**params, **audit.append_params(audit_record)}
+    )
+    return row is not None and row["id"] is not None
 
 
 async def release(tx: AsyncSession, key_id: int) -> None:

@@ -3,6 +3,8 @@
 A journal is posted in one round trip: ``ledger_account()`` finds or creates each account,
 ``post_journal()`` locks them in id order, refuses an overdraft before writing, dedups on
 ``(kind, external_ref)`` and writes the entries with ``balance_after`` and ``account_version``.
+:func:`post` runs it in an engine transaction, :func:`post_direct` in a transaction on the
+direct pool (the redemption's hot path): the same statement either way.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from common.direct_sql import DirectStatement, DirectTransaction, compile_statement
 from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +60,13 @@ def _account_params(index: int, account: AccountRef) -> dict[str, Any]:
     }
 
 
-async def post(tx: AsyncSession, journal: Journal) -> PostResult:
+@lru_cache(maxsize=8)
+def _post_direct(legs: int) -> DirectStatement:
+    return compile_statement(_post_statement(legs))
+
+
+def post_params(journal: Journal) -> dict[str, Any]:
+    """The parameters of the posting statement of ``journal``."""
     params: dict[str, Any] = {
         "kind": journal.kind.value,
         "ref": journal.external_ref,
@@ -68,11 +77,31 @@ async def post(tx: AsyncSession, journal: Journal) -> PostResult:
     }
     for index, leg in enumerate(journal.legs):
         params.update(_account_params(index, leg.account))
-    row = (await tx.execute(_post_statement(len(journal.legs)), params)).one()
+    return params
+
+
+def post_statement(journal: Journal) -> DirectStatement:
+    """The posting statement of ``journal`` compiled for the direct pool (cached per leg count)."""
+    return _post_direct(len(journal.legs))
+
+
+async def post(tx: AsyncSession, journal: Journal) -> PostResult:
+    row = (await tx.execute(_post_statement(len(journal.legs)), post_params(journal))).one()
     return PostResult(
         status=PostStatus(row.status),
         transaction_id=row.transaction_id,
         balances=tuple(row.balances or ()),
+    )
+
+
+async def post_direct(tx: DirectTransaction, journal: Journal) -> PostResult:
+    row = await tx.fetchrow(post_statement(journal), post_params(journal))
+    if row is None:
+        raise RuntimeError("post_journal returned no row")
+    return PostResult(
+        status=PostStatus(row["status"]),
+        transaction_id=row["transaction_id"],
+        balances=tuple(row["balances"] or ()),
     )
 
 

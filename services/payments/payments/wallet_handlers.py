@@ -1,4 +1,9 @@
-"""Driver wallet use cases: balance, history, redemption at a merchant."""
+"""Driver wallet use cases: balance, history, redemption at a merchant.
+
+A redemption is the hot path, on the direct asyncpg pool: the merchant check with the key
+claim (one autocommit statement), then one transaction — ``post_journal``, then the key's
+response together with the audit row (``run_claimed``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from common.direct_sql import DirectTransaction
 
-from payments import audit, ledger_repository, projections
+from payments import ledger_repository, projections, redemption_store
 from payments.audit import AuditRecord
 from payments.deps import PaymentsDeps
 from payments.errors import (
@@ -18,7 +23,7 @@ from payments.errors import (
     MerchantNotFoundError,
 )
 from payments.idempotency_keys import IdempotentRequest, StoredResponse
-from payments.idempotent import run_idempotent
+from payments.idempotent import DirectOutcome, claim_params, resolve_taken_key, run_claimed
 from payments.kill_switches import Operation
 from payments.ledger import JournalKind, driver_wallet, merchant_account, transfer
 from payments.ledger_repository import Balance, HistoryEntry, PostStatus
@@ -58,15 +63,11 @@ async def redeem(
     """Moves ``nova`` from the driver's wallet to the merchant: 201, or a stored 409
     ``insufficient_funds``. Unknown/inactive merchants are refused before the key is claimed."""
     await deps.kill_switches.require(Operation.REDEEM)
+    claimed = await _claim_at_merchant(deps, request, merchant_id)
+    if isinstance(claimed, StoredResponse):
+        return claimed
 
-    async def precheck() -> None:
-        merchant = await deps.uow.direct(projections.MERCHANT_STATUS, {"merchant_id": merchant_id})
-        if merchant is None:
-            raise MerchantNotFoundError(f"No merchant {merchant_id}.")
-        if not merchant["active"]:
-            raise MerchantInactiveError("This merchant does not accept redemptions now.")
-
-    async def work(tx: AsyncSession, reference: str) -> StoredResponse:
+    async def work(tx: DirectTransaction, reference: str) -> DirectOutcome:
         journal = transfer(
             JournalKind.REDEEM,
             f"redeem:{reference}",
@@ -78,10 +79,10 @@ async def redeem(
             metadata={"merchant_id": str(merchant_id)},
         )
         await deps.hooks.before_post(journal.kind.value)
-        result = await ledger_repository.post(tx, journal)
+        result = await ledger_repository.post_direct(tx, journal)
         if result.status is PostStatus.INSUFFICIENT_FUNDS:
-            return problem_outcome(
-                InsufficientFundsError(f"The wallet holds less than {nova} Nova.")
+            return DirectOutcome(
+                problem_outcome(InsufficientFundsError(f"The wallet holds less than {nova} Nova."))
             )
         if result.status is PostStatus.DUPLICATE:
             raise IdempotencyKeyInUseError("This request was already applied.", retry_after=1)
@@ -91,23 +92,45 @@ async def redeem(
             "nova": nova,
             "balance": result.balances[0],
         }
-        await audit.append(
-            tx,
-            AuditRecord(
-                actor_type="driver",
-                actor_id=str(driver_id),
-                action="wallet.redeem",
-                resource_type="ledger_transaction",
-                resource_id=str(result.transaction_id),
-                idempotency_key=request.key,
-                details={
-                    "merchant_id": str(merchant_id),
-                    "nova": nova,
-                    "wallet_balance_before": result.balances[0] + nova,
-                    "wallet_balance_after": result.balances[0],
-                },
-            ),
+        record = AuditRecord(
+            actor_type="driver",
+            actor_id=str(driver_id),
+            action="wallet.redeem",
+            resource_type="ledger_transaction",
+            resource_id=str(result.transaction_id),
+            idempotency_key=request.key,
+            details={
+                "merchant_id": str(merchant_id),
+                "nova": nova,
+                "wallet_balance_before": result.balances[0] + nova,
+                "wallet_balance_after": result.balances[0],
+            },
         )
-        return json_outcome(201, body)
+        return DirectOutcome(json_outcome(201, body), audit=record)
 
-    return await run_idempotent(deps, request, work, precheck=precheck)
+    return await run_claimed(deps, request, claimed, work)
+
+
+async def _claim_at_merchant(
+    deps: PaymentsDeps, request: IdempotentRequest, merchant_id: uuid.UUID
+) -> int | StoredResponse | None:
+    """The claimed key's id (None: the request has no key), or the stored response of a
+    completed one; refuses an unknown or inactive merchant without claiming anything."""
+    if request.key is None:  # ENV=local without a key
+        row = await deps.uow.direct(projections.MERCHANT_STATUS, {"merchant_id": merchant_id})
+        _require_active(merchant_id, row["active"] if row is not None else None)
+        return None
+    claim = await redemption_store.claim_at_merchant(
+        deps.uow, merchant_id, claim_params(deps, request)
+    )
+    _require_active(merchant_id, claim.merchant_active)
+    if claim.key_id is not None:
+        return claim.key_id
+    return await resolve_taken_key(deps, request)
+
+
+def _require_active(merchant_id: uuid.UUID, active: bool | None) -> None:
+    if active is None:
+        raise MerchantNotFoundError(f"No merchant {merchant_id}.")
+    if not active:
+        raise MerchantInactiveError("This merchant does not accept redemptions now.")
