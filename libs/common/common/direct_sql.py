@@ -11,6 +11,12 @@ timeout) with one client span per statement, like the engine's (``common.sql_spa
 
 Every failure of the database or the driver surfaces as :class:`DirectSqlError` (the caller
 answers 503); a connection broken by a server restart fails one call and leaves the pool.
+
+A connection goes back to the pool without asyncpg's reset query (``RESET ALL``, ``UNLISTEN *``,
+``CLOSE ALL``, advisory unlock: one more round trip per statement); an open transaction is
+still rolled back. So a direct statement must leave no session state behind: no ``SET``,
+``LISTEN``, cursor or session-level advisory lock (``pg_advisory_xact_lock`` is fine: the
+statement's own transaction releases it).
 """
 
 from __future__ import annotations
@@ -80,6 +86,11 @@ class DirectPool:
         return row
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset after asyncpg's own rollback of an open transaction: nothing more, since
+    a direct statement leaves no session state (see the module docstring)."""
+
+
 @asynccontextmanager
 async def open_direct_pool(settings: DatabaseSettings) -> AsyncIterator[DirectPool]:
     """A pool of up to ``DB_POOL_SIZE`` connections, opened on first use, closed on exit."""
@@ -89,6 +100,7 @@ async def open_direct_pool(settings: DatabaseSettings) -> AsyncIterator[DirectPo
         min_size=0,
         max_size=settings.db_pool_size,
         timeout=5,
+        reset=_keep_session,
         server_settings={
             "search_path": f"{settings.db_schema},public",
             "statement_timeout": str(settings.db_statement_timeout_ms),

@@ -8,6 +8,7 @@ import pytest
 from common.jwks import StaticJwks
 from common.jwt_verification import JwtVerifier, SessionRevokedError
 from common.redis_client import KeySpace
+from common.redis_pipelined import PipelinedRedis
 from common.session_revocation import RevocationUnavailableError, RevokedSessions
 from redis.asyncio import Redis
 
@@ -44,4 +45,31 @@ async def test_unreachable_redis_is_503() -> None:
             await revoked.is_revoked("abc")
         assert err.value.status == 503
     finally:
+        await client.aclose()
+
+
+async def test_lookups_on_a_pipelined_connection_read_the_same_denylist(infra: RunInfra) -> None:
+    client = Redis.from_url(infra.redis_url)
+    lookups = PipelinedRedis(infra.redis_url)
+    try:
+        keys = KeySpace(infra.redis_prefix)
+        revoked = RevokedSessions(client, keys, lookups=lookups)
+        sid, other = uuid.uuid4().hex, uuid.uuid4().hex
+        await RevokedSessions(client, keys).revoke([sid], ttl_seconds=60)
+        assert [await revoked.is_revoked(s) for s in (sid, other)] == [True, False]
+    finally:
+        await lookups.aclose()
+        await client.aclose()
+
+
+async def test_unreachable_redis_is_503_on_the_pipelined_connection_too() -> None:
+    client = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    lookups = PipelinedRedis("redis://127.0.0.1:1/0", timeout=0.2)
+    try:
+        revoked = RevokedSessions(client, KeySpace("x"), lookups=lookups)
+        with pytest.raises(RevocationUnavailableError) as err:
+            await revoked.is_revoked("abc")
+        assert err.value.status == 503
+    finally:
+        await lookups.aclose()
         await client.aclose()
