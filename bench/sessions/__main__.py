@@ -20,12 +20,14 @@ from tests.support.migrate import migrate_all
 
 
 async def main(parts: list[str]) -> int:
-    """``parts``: ``activation`` and/or ``geo`` (default both)."""
-    chosen = set(parts or ("activation", "geo"))
+    """``parts``: ``activation`` and/or ``geo`` (default both); ``--profile=PATH`` samples the
+    service's worker with py-spy during the 50-client activations."""
+    profile = next((p.split("=", 1)[1] for p in parts if p.startswith("--profile=")), None)
+    chosen = {p for p in parts if not p.startswith("--")} or {"activation", "geo"}
     async with bench_infra() as infra:
         await asyncio.to_thread(migrate_all, infra.database_url)
         if "activation" in chosen:
-            await activation.run(infra.database_url, infra.rabbitmq_url)
+            await activation.run(infra.database_url, infra.rabbitmq_url, profile=profile)
         if "geo" in chosen:
             await geo.run(infra.database_url)
     return 0

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import aiohttp
 from fastapi import Depends, FastAPI, Request
@@ -38,7 +38,9 @@ from common.jwt_verification import (
     VerifiedToken,
 )
 from common.redis_client import Cache
+from common.redis_pipelined import PipelinedRedis
 from common.session_revocation import RevokedSessions
+from common.settings import RedisSettings
 
 _STATE_ATTR = "jwt_verifier"
 
@@ -51,8 +53,13 @@ def install_jwt_verifier(app: FastAPI, verifier: JwtVerifier) -> None:
 async def open_jwt_verifier(
     app: FastAPI, settings: JwtVerificationSettings, cache: Cache | None
 ) -> AsyncIterator[JwtVerifier]:
-    """A verifier with keys from ``settings.jwks_url`` and the shared revoked-sid denylist."""
+    """A verifier with keys from ``settings.jwks_url`` and the shared revoked-sid denylist, read
+    on a pipelined connection of its own when ``settings`` also has the Redis settings."""
     timeout = aiohttp.ClientTimeout(total=settings.jwks_timeout_seconds)
+    lookups = None
+    mixins: Any = settings  # a service's class combines the bases: test each one
+    if cache is not None and isinstance(mixins, RedisSettings):
+        lookups = PipelinedRedis(mixins.redis_url, timeout=mixins.redis_timeout_seconds)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         keys = HttpJwks(
             settings.jwks_url,
@@ -61,7 +68,9 @@ async def open_jwt_verifier(
             min_refetch_seconds=settings.jwks_min_refetch_seconds,
             timeout_seconds=settings.jwks_timeout_seconds,
         )
-        revocations = RevokedSessions(cache.client, cache.keys) if cache is not None else None
+        revocations = None
+        if cache is not None:
+            revocations = RevokedSessions(cache.client, cache.keys, lookups=lookups)
         verifier = JwtVerifier(
             keys,
             issuer=settings.jwt_issuer,
@@ -70,7 +79,11 @@ async def open_jwt_verifier(
             revocations=revocations,
         )
         install_jwt_verifier(app, verifier)
-        yield verifier
+        try:
+            yield verifier
+        finally:
+            if lookups is not None:
+                await lookups.aclose()
 
 
 def bearer_token(request: Request) -> str:

@@ -13,9 +13,10 @@ Every failure of the database or the driver surfaces as :class:`DirectSqlError` 
 answers 503); a connection broken by a server restart fails one call and leaves the pool.
 
 The statements run here are the service's own and never change session state (no ``SET``,
-``LISTEN``, session advisory locks or held cursors), so a connection goes back to the pool
-without asyncpg's reset query (:func:`keep_session`: one round trip per release saved); an
-open transaction is still rolled back by the pool.
+``LISTEN``, cursor or session-level advisory lock; ``pg_advisory_xact_lock`` is fine: the
+statement's own transaction releases it), so a connection goes back to the pool without
+asyncpg's reset query (:func:`keep_session`: one round trip per release saved); an open
+transaction is still rolled back by the pool.
 
 :meth:`DirectPool.transaction` runs several such statements in one transaction (a hot path's
 unit of work): the connection is taken and ``BEGIN`` sent at the first statement, ``COMMIT``

@@ -13,6 +13,11 @@ the ``sid`` can pass the ``exp`` check anyway.
 
 When Redis cannot answer, :meth:`RevokedSessions.is_revoked` raises 503
 ``revocation_check_unavailable``: a request is never let through on a denylist nobody could read.
+
+Every authenticated request reads the denylist, so a service gives :class:`RevokedSessions` a
+:class:`~common.redis_pipelined.PipelinedRedis` for it (``lookups``): the ``EXISTS`` of all
+requests in one event-loop turn go out in one write on one connection, at a fraction of
+redis-py's CPU per command. Nothing is cached: every request reads the denylist as it is now.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from redis.exceptions import RedisError
 
 from common.errors import Unavailable
 from common.redis_client import KeySpace
+from common.redis_pipelined import PipelinedRedis
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +43,13 @@ class RevocationUnavailableError(Unavailable):
 
 
 class RevokedSessions:
-    def __init__(self, client: Redis, keys: KeySpace) -> None:
+    def __init__(
+        self, client: Redis, keys: KeySpace, *, lookups: PipelinedRedis | None = None
+    ) -> None:
+        """``lookups``: the connection :meth:`is_revoked` reads on (default ``client``)."""
         self._client = client
         self._keys = keys
+        self._lookups = lookups
 
     def key(self, session_id: str) -> str:
         return self._keys.key(*NAMESPACE, session_id)
@@ -56,6 +66,8 @@ class RevokedSessions:
 
     async def is_revoked(self, session_id: str) -> bool:
         try:
+            if self._lookups is not None:
+                return bool(await self._lookups.execute("EXISTS", self.key(session_id)))
             return bool(await self._client.exists(self.key(session_id)))
         except (RedisError, OSError) as exc:
             logger.warning("session revocation check failed", extra={"error": type(exc).__name__})

@@ -2,8 +2,10 @@
 
 ``build_deps`` builds what the use cases need from settings and the shared infrastructure
 (tests pass overrides: an outbox that fails, …); ``running`` opens messaging with those deps
-(the consumers get them as ``delivery.deps``) and starts the housekeeping jobs. In ENV=local/
-test missing phone keys are generated for this process; settings refuse that in staging/prod.
+(the consumers get them as ``delivery.deps``) and starts the housekeeping jobs; the activation's
+common case runs as one statement on a direct asyncpg pool (``common.direct_sql``) of up to
+``DB_POOL_SIZE`` connections beside the engine's. In ENV=local/test missing phone keys are
+generated for this process; settings refuse that in staging/prod.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from common.direct_sql import DirectPool, open_direct_pool
 from common.periodic import run_periodic_jobs
 from common.service import Infrastructure
 from common.uow import UnitOfWork
@@ -71,10 +74,18 @@ def merchant_limits(settings: SessionsSettings) -> MerchantLimits:
     )
 
 
-def build_deps(settings: SessionsSettings, infra: Infrastructure, **overrides: Any) -> Deps:
+def build_deps(
+    settings: SessionsSettings,
+    infra: Infrastructure,
+    *,
+    direct: DirectPool | None = None,
+    **overrides: Any,
+) -> Deps:
+    """``direct``: the asyncpg pool of the activation's one statement (``uow.direct``)."""
     parts: dict[str, Any] = {
         "uow": UnitOfWork(
             infra.database.sessions,
+            direct_pool=direct,
             unavailable_detail="The sessions service cannot reach its database; try again.",
         ),
         "outbox": Outbox(tables.messaging.outbox, contracts.PUBLISHES),
@@ -92,7 +103,17 @@ def build_deps(settings: SessionsSettings, infra: Infrastructure, **overrides: A
 async def running(
     settings: SessionsSettings, infra: Infrastructure, **overrides: Any
 ) -> AsyncIterator[Deps]:
-    deps = build_deps(settings, infra, **overrides)
+    async with open_direct_pool(settings) as direct:
+        deps = build_deps(settings, infra, direct=direct, **overrides)
+        async with _background(settings, infra, deps):
+            yield deps
+
+
+@asynccontextmanager
+async def _background(
+    settings: SessionsSettings, infra: Infrastructure, deps: Deps
+) -> AsyncIterator[None]:
+    """Messaging (the consumers get ``deps``) and the housekeeping jobs."""
     async with (
         open_messaging(
             infra.app,
@@ -104,4 +125,4 @@ async def running(
         ),
         run_periodic_jobs(infra.app, jobs.periodic_jobs(deps, settings)),
     ):
-        yield deps
+        yield

@@ -7,10 +7,13 @@ Handlers import this module, never ``bootstrap``; tests pass fakes or wrappers t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+import asyncpg
+from common.direct_sql import DirectStatement
 from common.uow import UnitOfWorkFactory
 from messaging.contracts import Message
 from messaging.envelope import Envelope
@@ -19,6 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessions.merchant_rules import MerchantLimits
 from sessions.metrics import SessionMetrics
 from sessions.phone_crypto import EncryptedPhone
+
+
+class SessionsUnitOfWork(UnitOfWorkFactory, Protocol):
+    async def direct(
+        self, statement: DirectStatement, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        """One autocommit statement on the direct pool (an activation's common case)."""
 
 
 class MessageOutbox(Protocol):
@@ -44,6 +54,16 @@ class MessageOutbox(Protocol):
         occurred_at: datetime | None = None,
     ) -> list[Envelope]: ...
 
+    def rows(
+        self,
+        messages: list[Message],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        message_ids: list[uuid.UUID] | None = None,
+        occurred_at: datetime | None = None,
+    ) -> tuple[list[dict[str, Any]], list[Envelope]]: ...
+
 
 class MessageInbox(Protocol):
     async def claim(self, session: AsyncSession, consumer: str, message_id: uuid.UUID) -> bool: ...
@@ -68,7 +88,7 @@ class SessionRules:
 
 @dataclass(frozen=True)
 class Deps:
-    uow: UnitOfWorkFactory
+    uow: SessionsUnitOfWork
     outbox: MessageOutbox
     inbox: MessageInbox
     phones: Phones

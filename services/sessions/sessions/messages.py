@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sessions.contracts import (
@@ -43,6 +44,25 @@ def activated(session: ExclusiveSession) -> SessionActivatedV1:
         merchant_id=session.merchant_id,
         charger_id=session.charger_id,
         expires_at=session.expires_at,
+    )
+
+
+def activating(
+    *,
+    session_id: uuid.UUID,
+    driver_id: uuid.UUID,
+    merchant_id: uuid.UUID,
+    charger_id: uuid.UUID,
+    expires_at: datetime,
+) -> SessionActivatedV1:
+    """The event of a session not inserted yet (``activation_statement`` stages it with the
+    row's own ``expires_at``)."""
+    return SessionActivatedV1(
+        session_id=session_id,
+        driver_id=driver_id,
+        merchant_id=merchant_id,
+        charger_id=charger_id,
+        expires_at=expires_at,
     )
 
 

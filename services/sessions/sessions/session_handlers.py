@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from messaging.envelope import utc_now
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessions import charger_repository, merchant_repository, messages
+from sessions import activation_statement, charger_repository, merchant_repository, messages
 from sessions import session_repository as repo
 from sessions.deps import Deps
 from sessions.errors import (
@@ -42,17 +43,57 @@ async def activate(
     deps: Deps, *, driver_id: uuid.UUID, merchant_id: uuid.UUID, charger_id: uuid.UUID
 ) -> Activation:
     """201 with a new session, or 200 with the open one (also when two calls race: the partial
-    unique index makes the loser's insert a no-op, and it then reads the winner's row)."""
+    unique index makes the loser's insert a no-op, and it then reads the winner's row).
+
+    The common case, a new session, is one statement (``activation_statement``); when it
+    inserts nothing, the transactional path below finds out why and answers accordingly."""
+    session = await _activate_in_one_statement(deps, driver_id, merchant_id, charger_id)
+    if session is not None:
+        activation = Activation(session, created=True)
+    else:
+        activation = await _activate_in_transaction(deps, driver_id, merchant_id, charger_id)
+    deps.metrics.activations.labels("created" if activation.created else "existing").inc()
+    return activation
+
+
+async def _activate_in_one_statement(
+    deps: Deps, driver_id: uuid.UUID, merchant_id: uuid.UUID, charger_id: uuid.UUID
+) -> ExclusiveSession | None:
+    session_id = uuid.uuid4()
+    ttl = deps.rules.ttl_seconds
+    event = messages.activating(
+        session_id=session_id,
+        driver_id=driver_id,
+        merchant_id=merchant_id,
+        charger_id=charger_id,
+        expires_at=utc_now() + timedelta(seconds=ttl),  # replaced by the row's, in SQL
+    )
+    [outbox_row], _ = deps.outbox.rows([event])
+    return await activation_statement.insert_open(
+        deps.uow,
+        session_id=session_id,
+        user_id=driver_id,
+        merchant_id=merchant_id,
+        charger_id=charger_id,
+        offer_code=new_offer_code(),
+        reply_code=new_reply_code(),
+        ttl_seconds=ttl,
+        walking_m=deps.rules.walking_distance_m,
+        outbox_row=outbox_row,
+    )
+
+
+async def _activate_in_transaction(
+    deps: Deps, driver_id: uuid.UUID, merchant_id: uuid.UUID, charger_id: uuid.UUID
+) -> Activation:
     for _ in range(CODE_ATTEMPTS):
         try:
             async with deps.uow() as tx:
-                activation = await _activate_once(tx, deps, driver_id, merchant_id, charger_id)
+                return await _activate_once(tx, deps, driver_id, merchant_id, charger_id)
         except IntegrityError as exc:
             if not any(name in str(exc.orig) for name in _CODE_INDEXES):
                 raise
             continue  # an offer or reply code collided with another open session: new codes
-        deps.metrics.activations.labels("created" if activation.created else "existing").inc()
-        return activation
     raise RuntimeError("could not allocate unique session codes")
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions.geo import MEAN_EARTH_RADIUS_M
@@ -29,8 +29,9 @@ COLUMNS = (
 S_COLUMNS = ", ".join(f"s.{c.strip()}" for c in COLUMNS.split(","))
 S_OPEN_SQL = "s." + OPEN_SQL
 
-_INSERT = text(
-    f"""
+# The new open session, its billing terms copied from the merchant, when the merchant is active
+# and within walking distance of the charger (the ``ON CONFLICT`` clause follows it).
+INSERT_OPEN_SQL = """
     INSERT INTO exclusive_sessions (id, user_id, merchant_id, charger_id, status, offer_code,
         reply_code, billing_amount_minor, currency, reward_nova, expires_at)
     SELECT :id, :user_id, m.id, c.id, 'active', :offer_code, :reply_code,
@@ -41,6 +42,9 @@ _INSERT = text(
       AND public.earth_distance(sessions.ll_to_earth_q(m.lat, m.lng),
                                 sessions.ll_to_earth_q(c.lat, c.lng))
           * (:mean_radius / public.earth()) <= :walking_m
+"""
+_INSERT = text(
+    f"""{INSERT_OPEN_SQL}
     ON CONFLICT (user_id, merchant_id) WHERE {OPEN_SQL} DO NOTHING
     RETURNING {COLUMNS}
     """
@@ -52,7 +56,13 @@ _OPEN_FOR_PAIR = text(
 _NOW = text("SELECT now()")
 
 
-def to_session(row: RowMapping) -> ExclusiveSession:
+class Row(Protocol):
+    """A result row by column name: SQLAlchemy's ``RowMapping`` or an asyncpg ``Record``."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
+def to_session(row: Row) -> ExclusiveSession:
     notify = row["notify_status"]
     return ExclusiveSession(
         id=row["id"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 
 import pytest
 from sqlalchemy import text
@@ -49,6 +50,10 @@ async def test_second_activation_returns_the_open_session(
             "expires_at": events[0]["expires_at"],
         }
     ]
+    # the event carries the row's expiry (the database clock), set by the insert itself
+    assert datetime.fromisoformat(events[0]["expires_at"]) == datetime.fromisoformat(
+        body["expires_at"]
+    )
 
 
 async def test_racing_activations_create_exactly_one_session(

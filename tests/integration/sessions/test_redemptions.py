@@ -150,6 +150,9 @@ class FailingOutbox:
     async def add(self, session: AsyncSession, message: Message, **kw: Any) -> Envelope:
         return (await self.add_many(session, [message], **kw))[0]
 
+    def rows(self, messages: list[Message], **kw: Any) -> Any:
+        return self.real.rows(messages, **kw)
+
     async def add_many(
         self, session: AsyncSession, messages: list[Message], **kw: Any
     ) -> list[Envelope]:

@@ -31,3 +31,9 @@ def test_reply_codes_are_four_digits() -> None:
     assert normalise_reply_code("42") is None
     assert normalise_reply_code(None) is None
     assert normalise_reply_code("12a4") is None
+
+
+def test_every_symbol_appears_in_every_position() -> None:
+    codes = [new_offer_code() for _ in range(4000)]
+    for position in range(8):
+        assert {c[position] for c in codes} == set(CROCKFORD)
