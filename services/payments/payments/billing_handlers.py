@@ -219,12 +219,28 @@ def _failure_code(intent: StripePaymentIntent) -> str:
     return intent.last_error_code or intent.status
 
 
+async def settle_from_intent(
+    deps: PaymentsDeps, charge: Charge, intent: StripePaymentIntent
+) -> None:
+    """Settles ``charge`` from its PaymentIntent as Stripe has it now (a webhook's re-fetch):
+    the same outcome the worker would have stored, published once; a no-op once settled."""
+    if intent.succeeded:
+        await _settle(deps, charge, "succeeded", intent.id, None, count_attempt=False)
+    elif intent.status == "processing":
+        await _settle(deps, charge, "processing", intent.id, None, count_attempt=False)
+    else:
+        code = _failure_code(intent)
+        await _settle(deps, charge, "failed", intent.id, code, count_attempt=False)
+
+
 async def _settle(
     deps: PaymentsDeps,
     charge: Charge,
     status: str,
     payment_intent_id: str | None,
     error_code: str | None,
+    *,
+    count_attempt: bool = True,
 ) -> None:
     await deps.hooks.before_settle("billing")
     async with deps.uow() as tx:
@@ -237,7 +253,7 @@ async def _settle(
             status=status,
             stripe_payment_intent_id=payment_intent_id,
             error_code=error_code,
-            attempts=locked.attempts + 1,
+            attempts=locked.attempts + 1 if count_attempt else locked.attempts,
         )
         if status == "succeeded" and payment_intent_id is not None:
             await deps.outbox.add(

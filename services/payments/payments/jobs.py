@@ -1,14 +1,16 @@
 """Background loops of payments, in every replica (their SQL is multi-replica safe):
 
 - ``idempotency-key-reaper``: deletes expired keys (``FOR UPDATE SKIP LOCKED`` batches);
-- ``parked-rewards``: applies rewards parked while earning was off (``SKIP LOCKED``).
+- ``parked-rewards``: applies rewards parked while earning was off (``SKIP LOCKED``);
+- ``stripe-events-requeue``: gives stored Stripe events no worker has taken (read-only mode,
+  a lost command, an expired lease) their processing command again (``SKIP LOCKED``).
 """
 
 from __future__ import annotations
 
 from common.periodic import PeriodicJob
 
-from payments import housekeeping_handlers, reward_handlers
+from payments import housekeeping_handlers, reward_handlers, stripe_event_handlers
 from payments.deps import PaymentsDeps
 
 
@@ -25,6 +27,11 @@ def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
             deps, batch=settings.parked_rewards_batch_size
         )
 
+    async def requeue_events() -> int:
+        return await stripe_event_handlers.requeue_unstarted(
+            deps, batch=settings.stripe_event_requeue_batch_size
+        )
+
     return [
         PeriodicJob(
             "idempotency-key-reaper",
@@ -37,5 +44,11 @@ def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
             settings.parked_rewards_interval_seconds,
             parked,
             batch_size=settings.parked_rewards_batch_size,
+        ),
+        PeriodicJob(
+            "stripe-events-requeue",
+            settings.stripe_event_requeue_interval_seconds,
+            requeue_events,
+            batch_size=settings.stripe_event_requeue_batch_size,
         ),
     ]
