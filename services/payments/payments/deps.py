@@ -64,6 +64,9 @@ class Hooks:
     async def before_settle(self, kind: str) -> None:
         """Stripe answered; the outcome is about to be stored (its own transaction)."""
 
+    async def before_event_store(self, event_id: str) -> None:
+        """A verified Stripe event is about to be stored (its own transaction)."""
+
     async def before_event_claim(self, event_id: str) -> None:
         """A worker is about to claim a stored Stripe event."""
 

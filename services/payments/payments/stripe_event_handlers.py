@@ -49,6 +49,7 @@ class EventOutcome(StrEnum):
 
 async def store_event(deps: PaymentsDeps, event: NewEvent) -> bool:
     """Stores the event and its processing command once; False for a duplicate."""
+    await deps.hooks.before_event_store(event.event_id)
     async with deps.uow() as tx:
         stored = await store.insert_event(tx, event)
         if stored:

@@ -116,12 +116,14 @@ async def claim(tx: AsyncSession, event_id: str, *, lease_seconds: float) -> Cla
 async def finish(
     tx: AsyncSession, event_id: str, *, attempt: int, status: str, error: str | None = None
 ) -> bool:
-    """Ends the claimed ``attempt`` as processed, ignored or failed (False: the lease was lost)."""
+    """Ends the claimed ``attempt`` as processed, ignored or failed (False: the lease was lost).
+    ``error``: why it failed or was ignored; a later success keeps the last failure's text."""
     if status not in ("processed", "ignored", "failed"):
         raise ValueError(f"an attempt cannot end as {status}")
     result = await tx.execute(
         text(
-            "UPDATE stripe_events SET status = :status, locked_until = NULL, last_error = :error,"
+            "UPDATE stripe_events SET status = :status, locked_until = NULL,"
+            " last_error = COALESCE(:error, last_error),"
             " processed_at = CASE WHEN :status = 'failed' THEN processed_at ELSE now() END,"
             " updated_at = now()"
             " WHERE event_id = :id AND status = 'processing' AND attempts = :attempt"
