@@ -3,7 +3,8 @@
 - ``idempotency-key-reaper``: deletes expired keys (``FOR UPDATE SKIP LOCKED`` batches);
 - ``parked-rewards``: applies rewards parked while earning was off (``SKIP LOCKED``);
 - ``stripe-events-requeue``: gives stored Stripe events no worker has taken (read-only mode,
-  a lost command, an expired lease) their processing command again (``SKIP LOCKED``).
+  a lost command, an expired lease) their processing command again (``SKIP LOCKED``);
+- ``stripe-events-reaper``: deletes processed and ignored Stripe events past their retention.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from common.periodic import PeriodicJob
 
 from payments import housekeeping_handlers, reward_handlers, stripe_event_handlers
 from payments.deps import PaymentsDeps
+
+EVENT_REAPER_BATCH = 500
 
 
 def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
@@ -32,6 +35,9 @@ def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
             deps, batch=settings.stripe_event_requeue_batch_size
         )
 
+    async def reap_events() -> int:
+        return await stripe_event_handlers.reap_done(deps, batch=EVENT_REAPER_BATCH)
+
     return [
         PeriodicJob(
             "idempotency-key-reaper",
@@ -50,5 +56,12 @@ def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
             settings.stripe_event_requeue_interval_seconds,
             requeue_events,
             batch_size=settings.stripe_event_requeue_batch_size,
+        ),
+        PeriodicJob(
+            "stripe-events-reaper",
+            settings.stripe_event_reaper_interval_seconds,
+            reap_events,
+            batch_size=EVENT_REAPER_BATCH,
+            first_round_within_seconds=60,
         ),
     ]

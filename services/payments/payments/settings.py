@@ -56,6 +56,11 @@ class PaymentsSettings(StripeSettings, ConnectedServiceSettings, MessagingSettin
     lease) gets its processing command again."""
     stripe_event_requeue_batch_size: int = Field(default=100, ge=1, le=1_000)
     """Stripe events re-queued per transaction."""
+    stripe_event_retention_days: int = Field(default=45, ge=31, le=3_650)
+    """Processed and ignored Stripe events are deleted after this many days (more than the 30
+    days Stripe lists events for, so a backfill never stores one twice)."""
+    stripe_event_reaper_interval_seconds: float = Field(default=3600.0, gt=0)
+    """How often each replica deletes Stripe events past their retention."""
 
     @property
     def idempotency_key_required(self) -> bool:

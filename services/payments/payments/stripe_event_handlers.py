@@ -145,6 +145,15 @@ async def requeue_unstarted(deps: PaymentsDeps, *, batch: int) -> int:
     return len(event_ids)
 
 
+async def reap_done(deps: PaymentsDeps, *, batch: int) -> int:
+    """Deletes processed and ignored events past ``STRIPE_EVENT_RETENTION_DAYS`` (open and
+    failed ones stay). Safe in every replica (SKIP LOCKED)."""
+    async with deps.uow() as tx:
+        return await store.delete_done(
+            tx, retention_days=deps.settings.stripe_event_retention_days, batch=batch
+        )
+
+
 async def get_event(deps: PaymentsDeps, event_id: str) -> store.StoredEvent | None:
     async with deps.uow() as tx:
         return await store.get(tx, event_id)

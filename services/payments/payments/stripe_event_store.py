@@ -153,6 +153,22 @@ async def take_unstarted(tx: AsyncSession, *, older_than_seconds: float, batch: 
     return [row[0] for row in rows]
 
 
+async def delete_done(tx: AsyncSession, *, retention_days: int, batch: int) -> int:
+    """Deletes up to ``batch`` processed or ignored events older than the retention."""
+    rows = await tx.execute(
+        text(
+            "DELETE FROM stripe_events WHERE event_id IN ("
+            "   SELECT event_id FROM stripe_events"
+            "   WHERE status IN ('processed', 'ignored')"
+            "   AND processed_at < now() - make_interval(days => :days)"
+            "   LIMIT :batch FOR UPDATE SKIP LOCKED)"
+            " RETURNING event_id"
+        ),
+        {"days": retention_days, "batch": batch},
+    )
+    return len(rows.all())
+
+
 async def get(tx: AsyncSession, event_id: str) -> StoredEvent | None:
     row = (
         await tx.execute(

@@ -16,6 +16,7 @@ from payments.deps import Hooks
 from payments.stripe_event_handlers import EventOutcome
 from payments.stripe_event_registry import EVENT_HANDLERS
 from payments.stripe_event_store import NewEvent
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fakes.stripe.control import StripeControl
@@ -161,3 +162,42 @@ async def test_handlers_make_no_stripe_post_while_money_movement_is_blocked(
     await payments.set_switch("BLOCK_ALL_MONEY_MOVEMENT", False, "resolved")
     await wait_event(db, event_id, "processed")
     assert await fake_stripe.calls("customers.create") == 1 and counted.done[event_id] == 1
+
+
+async def test_done_events_are_reaped_after_their_retention_and_open_ones_stay(
+    payments: PaymentsClient, db: AsyncEngine
+) -> None:
+    ids = {}
+    async with payments.deps.uow() as tx:
+        for status in ("processed", "ignored", "failed", "received"):
+            event = event_json("invoice.paid", {"id": f"in_{status}"})
+            await stripe_event_store.insert_event(
+                tx,
+                NewEvent(
+                    event_id=event["id"],
+                    event_type="invoice.paid",
+                    livemode=False,
+                    account=None,
+                    api_version=None,
+                    created=event["created"],
+                    payload=event,
+                    source="backfill",
+                ),
+            )
+            ids[status] = event["id"]
+    async with db.begin() as conn:  # as if they were handled 46 days ago
+        await conn.execute(
+            text(
+                "UPDATE stripe_events SET status = CASE WHEN event_id = :p THEN 'processed'"
+                " WHEN event_id = :i THEN 'ignored' ELSE status END,"
+                " received_at = now() - interval '46 days',"
+                " processed_at = CASE WHEN event_id IN (:p, :i) THEN now() - interval '46 days'"
+                " END WHERE event_id IN (:p, :i, :f, :r)"
+            ),
+            {"p": ids["processed"], "i": ids["ignored"], "f": ids["failed"], "r": ids["received"]},
+        )
+    assert await stripe_event_handlers.reap_done(payments.deps, batch=100) >= 2
+    assert await event_row(db, ids["processed"]) is None
+    assert await event_row(db, ids["ignored"]) is None
+    for kept in (ids["failed"], ids["received"]):
+        assert await event_row(db, kept) is not None

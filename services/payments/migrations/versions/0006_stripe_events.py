@@ -40,6 +40,8 @@ SCHEMA = [
     """,
     "CREATE INDEX stripe_events_open ON payments.stripe_events (received_at)"
     " WHERE status IN ('received', 'processing', 'failed')",
+    "CREATE INDEX stripe_events_done ON payments.stripe_events (processed_at)"
+    " WHERE status IN ('processed', 'ignored')",
 ]
 
 
