@@ -154,11 +154,6 @@ async def reap_done(deps: PaymentsDeps, *, batch: int) -> int:
         )
 
 
-async def get_event(deps: PaymentsDeps, event_id: str) -> store.StoredEvent | None:
-    async with deps.uow() as tx:
-        return await store.get(tx, event_id)
-
-
 async def receive_webhook(deps: PaymentsDeps, webhook: VerifiedWebhook) -> bool:
     """A verified delivery: stored with its command (False: a duplicate, stored before)."""
     return await store_event(

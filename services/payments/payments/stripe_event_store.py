@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -46,18 +45,6 @@ class ClaimedEvent:
     account: str | None
     payload: dict[str, Any]
     attempt: int
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    event_id: str
-    event_type: str
-    source: str
-    status: str
-    attempts: int
-    last_error: str | None
-    received_at: datetime
-    processed_at: datetime | None
 
 
 async def insert_event(tx: AsyncSession, event: NewEvent) -> bool:
@@ -167,16 +154,3 @@ async def delete_done(tx: AsyncSession, *, retention_days: int, batch: int) -> i
         {"days": retention_days, "batch": batch},
     )
     return len(rows.all())
-
-
-async def get(tx: AsyncSession, event_id: str) -> StoredEvent | None:
-    row = (
-        await tx.execute(
-            text(
-                "SELECT event_id, event_type, source, status, attempts, last_error, received_at,"
-                " processed_at FROM stripe_events WHERE event_id = :id"
-            ),
-            {"id": event_id},
-        )
-    ).first()
-    return None if row is None else StoredEvent(**row._mapping)
