@@ -14,9 +14,10 @@ first, then mark the attempt ``processed`` / ``ignored``. A handler that raises 
 schedule (Stripe's 30s, 2m, 10m), then the DLQ (``nerava-ops dead-letters … -s payments``), whose
 replay processes the stored event again. The webhook's 200 was sent long before.
 
-Read-only mode (``EMERGENCY_READONLY_MODE``): events are stored, not processed; once the flag is
-cleared, :func:`requeue_unstarted` (a periodic job) gives every event left ``received`` its
-command again and each is processed once (the claim).
+Read-only mode (``EMERGENCY_READONLY_MODE``): events are stored, not processed (a ``failed`` one
+whose retry or replay arrives goes back to ``received``); once the flag is cleared,
+:func:`requeue_unstarted` (a periodic job) gives every event left ``received`` its command again
+and each is processed once (the claim).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ async def store_event(deps: PaymentsDeps, event: NewEvent) -> bool:
 async def process_event(deps: PaymentsDeps, event_id: str) -> EventOutcome:
     """Processes one stored event once (module doc); a handler's failure propagates."""
     if deps.settings.emergency_readonly_mode:
+        async with deps.uow() as tx:
+            await store.defer(tx, event_id)
         deps.event_metrics.handled.labels(EventOutcome.DEFERRED.value).inc()
         return EventOutcome.DEFERRED
     await deps.hooks.before_event_claim(event_id)

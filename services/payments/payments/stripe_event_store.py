@@ -121,6 +121,18 @@ async def finish(
     return result.first() is not None
 
 
+async def defer(tx: AsyncSession, event_id: str) -> None:
+    """Read-only mode: a ``failed`` event whose retry arrives goes back to ``received`` (its
+    attempts and last error kept), so the drain after the flag takes it like the others."""
+    await tx.execute(
+        text(
+            "UPDATE stripe_events SET status = 'received', updated_at = now()"
+            " WHERE event_id = :id AND status = 'failed'"
+        ),
+        {"id": event_id},
+    )
+
+
 async def take_unstarted(tx: AsyncSession, *, older_than_seconds: float, batch: int) -> list[str]:
     """Marks up to ``batch`` events no worker has taken for ``older_than_seconds`` (stored in
     read-only mode, a lost command, an expired lease) as re-queued; returns their ids."""

@@ -5,13 +5,17 @@ lists what Stripe could not deliver, every page, and processes each event once (
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from payments import stripe_event_store
 from payments.manage import app as manage
 from payments.stripe_event_backfill import backfill_events
+from payments.stripe_event_handlers import EventOutcome, process_event
 from payments.stripe_event_registry import EVENT_HANDLERS
+from payments.stripe_event_store import NewEvent
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -20,6 +24,7 @@ from tests.integration.payments.stripe_events_support import (
     COUNTED,
     CountingHandler,
     deliveries_to,
+    event_json,
     event_row,
     wait_event,
 )
@@ -127,3 +132,35 @@ async def run_manage(args: list[str], env: dict[str, str]) -> tuple[int, str, st
     """``python -m payments.manage <args>`` in-process, off the event loop."""
     result = await asyncio.to_thread(CliRunner().invoke, manage, args, env=env)
     return result.exit_code, result.stdout, result.stderr
+
+
+async def test_a_failed_event_retried_in_read_only_mode_waits_for_the_drain(
+    payments: PaymentsClient, db: AsyncEngine, counted: CountingHandler
+) -> None:
+    counted.failing = True
+    event = event_json(COUNTED, {"id": "obj_1"})
+    async with payments.deps.uow() as tx:  # stored without its command: only these calls run
+        await stripe_event_store.insert_event(
+            tx,
+            NewEvent(
+                event_id=event["id"],
+                event_type=COUNTED,
+                livemode=False,
+                account=None,
+                api_version=None,
+                created=event["created"],
+                payload=event,
+                source="webhook",
+            ),
+        )
+    with pytest.raises(RuntimeError):
+        await process_event(payments.deps, event["id"])
+    settings = payments.deps.settings.model_copy(update={"emergency_readonly_mode": True})
+    frozen = dataclasses.replace(payments.deps, settings=settings)
+    assert await process_event(frozen, event["id"]) == EventOutcome.DEFERRED
+    row = await event_row(db, event["id"])
+    assert row is not None and (row.status, row.attempts) == ("received", 1)
+    assert "RuntimeError" in row.last_error
+    counted.failing = False
+    assert await process_event(payments.deps, event["id"]) == EventOutcome.PROCESSED
+    assert counted.done[event["id"]] == 1
