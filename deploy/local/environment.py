@@ -142,6 +142,14 @@ def url(ports: Mapping[str, int], name: str) -> str:
     return f"http://{HOST}:{ports[name]}" if name in ports else ""
 
 
+def fake_arguments(name: str, ports: Mapping[str, int]) -> list[str]:
+    """Command-line options of a fake: the fake Stripe delivers its events to the gateway's
+    webhook route, signed with the secret payments lists, as Stripe would."""
+    if name == "fake-stripe" and "gateway" in ports:
+        return ["--webhook-url", url(ports, "gateway") + "/v1/webhooks/stripe"]
+    return []
+
+
 def service_overrides(
     ports: Mapping[str, int], env: str = "local", otp_provider: str | None = None
 ) -> dict[str, dict[str, str]]:

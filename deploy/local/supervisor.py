@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from deploy.local.environment import FAKES, HOST, SERVICES, process_env
+from deploy.local.environment import FAKES, HOST, SERVICES, fake_arguments, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 GRACE_SECONDS = 10.0
@@ -55,7 +55,7 @@ def stack_children(
     for name in names:
         if name in FAKES:
             module = "tests.fakes." + name.removeprefix("fake-")
-            argv = [py, "-m", module, "--port", str(ports[name])]
+            argv = [py, "-m", module, "--port", str(ports[name]), *fake_arguments(name, ports)]
         else:
             argv = [
                 py,

@@ -54,6 +54,7 @@ CATALOGUE: dict[str, Entry] = {
     "session.cancelled.v1": _entry("sessions", _SESSION_END),
     "payments.billing.charge": _entry("payments", "billing_event_id"),
     "payments.payouts.execute": _entry("payments", "payout_id"),
+    "payments.stripe_events.process": _entry("payments", "event_id"),
     "reward.credited.v1": _entry("payments", "session_id driver_id nova ledger_transaction_id"),
     "merchant.billed.v1": _entry("payments", _BILLING),
     "merchant.billing_failed.v1": _entry("payments", _BILLING),

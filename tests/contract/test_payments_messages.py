@@ -18,6 +18,7 @@ def test_payments_publishes_reward_credited_with_the_catalogue_fields() -> None:
     assert [m.message_type for m in PUBLISHES] == [
         "reward.credited.v1",
         "payments.billing.charge.v1",
+        "payments.stripe_events.process.v1",
         "merchant.billed.v1",
         "merchant.billing_failed.v1",
     ]

@@ -219,14 +219,31 @@ def _failure_code(intent: StripePaymentIntent) -> str:
     return intent.last_error_code or intent.status
 
 
+async def settle_from_intent(
+    deps: PaymentsDeps, charge: Charge, intent: StripePaymentIntent
+) -> None:
+    """Settles ``charge`` from its PaymentIntent as Stripe has it now (a webhook's re-fetch):
+    the same outcome the worker would have stored, published once; a no-op once settled."""
+    if intent.succeeded:
+        await _settle(deps, charge, "succeeded", intent.id, None, by_webhook=True)
+    elif intent.status == "processing":
+        await _settle(deps, charge, "processing", intent.id, None, by_webhook=True)
+    else:
+        code = _failure_code(intent)
+        await _settle(deps, charge, "failed", intent.id, code, by_webhook=True)
+
+
 async def _settle(
     deps: PaymentsDeps,
     charge: Charge,
     status: str,
     payment_intent_id: str | None,
     error_code: str | None,
+    *,
+    by_webhook: bool = False,
 ) -> None:
-    await deps.hooks.before_settle("billing")
+    """``by_webhook``: settled from a PaymentIntent webhook's re-fetch (not a worker attempt)."""
+    await deps.hooks.before_settle("billing.webhook" if by_webhook else "billing")
     async with deps.uow() as tx:
         locked = await billing_store.charge(tx, charge.billing_event_id, lock=True)
         if locked is None or locked.settled:
@@ -237,7 +254,7 @@ async def _settle(
             status=status,
             stripe_payment_intent_id=payment_intent_id,
             error_code=error_code,
-            attempts=locked.attempts + 1,
+            attempts=locked.attempts if by_webhook else locked.attempts + 1,
         )
         if status == "succeeded" and payment_intent_id is not None:
             await deps.outbox.add(

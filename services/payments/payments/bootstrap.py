@@ -26,6 +26,7 @@ from payments.deps import PaymentsDeps
 from payments.kill_switch_reader import CachedKillSwitches
 from payments.replay_guard import money_replay_guard
 from payments.settings import PaymentsSettings
+from payments.stripe_event_metrics import StripeEventMetrics
 from payments.stripe_objects import StripeApi
 from payments.stripe_provider import StripePaymentProvider
 from payments.stripe_webhooks import StripeWebhookVerifier
@@ -53,11 +54,18 @@ def build_deps(
         ),
         "stripe": stripe_api,
         "webhooks": StripeWebhookVerifier.from_settings(settings),
+        "event_metrics": StripeEventMetrics(_registry(infra)),
     }
     values.update(overrides)
     if values["stripe"] is None:
         raise ValueError("build_deps needs the Stripe client (stripe_api=...)")
     return PaymentsDeps(**values)
+
+
+def _registry(infra: Infrastructure) -> CollectorRegistry | None:
+    """The app's metrics registry (None for a command run without the app)."""
+    app = infra.app
+    return None if app is None else getattr(app.state, "metrics_registry", None)
 
 
 @asynccontextmanager

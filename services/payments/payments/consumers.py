@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from messaging.subscriber import Delivery, Subscriptions
 
-from payments import billing_handlers, projection_handlers, reward_handlers
+from payments import billing_handlers, projection_handlers, reward_handlers, stripe_event_handlers
 from payments.contracts import (
     BillingChargeV1,
     MerchantCreatedV1,
     MerchantUpdatedV1,
     SessionCompletedV1,
+    StripeEventReceivedV1,
     UserRegisteredV1,
 )
 from payments.deps import PaymentsDeps
 from payments.settings import BILLING_CHARGE_QUEUE as BILLING_QUEUE
+from payments.settings import STRIPE_EVENTS_QUEUE
 
 SESSION_COMPLETED_QUEUE = "payments.session_completed"
 MERCHANTS_QUEUE = "payments.merchants"
@@ -39,6 +41,12 @@ async def on_session_completed(delivery: Delivery[PaymentsDeps]) -> None:
 async def on_billing_charge(delivery: Delivery[PaymentsDeps]) -> None:
     command = delivery.read(BillingChargeV1)
     await billing_handlers.execute_charge(_deps(delivery), command.billing_event_id)
+
+
+@subscriptions.subscribe(STRIPE_EVENTS_QUEUE, commands=[StripeEventReceivedV1.message_type])
+async def on_stripe_event(delivery: Delivery[PaymentsDeps]) -> None:
+    command = delivery.read(StripeEventReceivedV1)
+    await stripe_event_handlers.process_event(_deps(delivery), command.event_id)
 
 
 @subscriptions.subscribe(

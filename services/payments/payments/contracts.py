@@ -28,6 +28,13 @@ class BillingChargeV1(Command):
     billing_event_id: uuid.UUID
 
 
+class StripeEventReceivedV1(Command):
+    """payments → payments: process one stored Stripe event (the worker reloads it)."""
+
+    message_type: ClassVar[str] = "payments.stripe_events.process.v1"
+    event_id: str = Field(pattern=r"^evt_[A-Za-z0-9_]+$", max_length=255)
+
+
 class MerchantBilledV1(Event):
     message_type: ClassVar[str] = "merchant.billed.v1"
     billing_event_id: uuid.UUID
@@ -50,7 +57,14 @@ class MerchantBillingFailedV1(Event):
 
 
 PUBLISHES = Contracts(
-    "payments", [RewardCreditedV1, BillingChargeV1, MerchantBilledV1, MerchantBillingFailedV1]
+    "payments",
+    [
+        RewardCreditedV1,
+        BillingChargeV1,
+        StripeEventReceivedV1,
+        MerchantBilledV1,
+        MerchantBillingFailedV1,
+    ],
 )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payments.kill_switches import Operation, Switch
 from payments.settings import PaymentsSettings
+from payments.stripe_event_metrics import StripeEventMetrics
 from payments.stripe_objects import StripeApi
 from payments.stripe_webhooks import VerifiedWebhook
 
@@ -67,6 +68,12 @@ class Hooks:
     async def before_settle(self, kind: str) -> None:
         """Stripe answered; the outcome is about to be stored (its own transaction)."""
 
+    async def before_event_store(self, event_id: str) -> None:
+        """A verified Stripe event is about to be stored (its own transaction)."""
+
+    async def before_event_claim(self, event_id: str) -> None:
+        """A worker is about to claim a stored Stripe event."""
+
 
 @dataclass
 class PaymentsDeps:
@@ -79,6 +86,7 @@ class PaymentsDeps:
     stripe: StripeApi
     webhooks: WebhookVerifier
     hooks: Hooks = field(default_factory=Hooks)
+    event_metrics: StripeEventMetrics = field(default_factory=StripeEventMetrics)
 
 
 Deps = PaymentsDeps

@@ -9,6 +9,7 @@ from pydantic import Field
 from payments.stripe_settings import StripeSettings
 
 BILLING_CHARGE_QUEUE = "payments.billing.charge"
+STRIPE_EVENTS_QUEUE = "payments.stripe_events.process"
 STRIPE_RETRY_SCHEDULE = ("30s", "2m", "10m")
 
 
@@ -35,9 +36,31 @@ class PaymentsSettings(StripeSettings, ConnectedServiceSettings, MessagingSettin
     """Parked rewards applied per transaction."""
 
     retry_schedules: dict[str, list[str]] = Field(
-        default_factory=lambda: {BILLING_CHARGE_QUEUE: list(STRIPE_RETRY_SCHEDULE)}
+        default_factory=lambda: {
+            BILLING_CHARGE_QUEUE: list(STRIPE_RETRY_SCHEDULE),
+            STRIPE_EVENTS_QUEUE: list(STRIPE_RETRY_SCHEDULE),
+        }
     )
-    """Per-queue retry schedules; the billing worker retries on Stripe's (30s, 2m, 10m)."""
+    """Per-queue retry schedules; the billing worker and the Stripe event worker retry on
+    Stripe's (30s, 2m, 10m), then dead-letter."""
+
+    emergency_readonly_mode: bool = False
+    """The platform's read-only flag (set on the gateway and payments alike): Stripe events
+    are stored, not processed, and drain once after it is cleared (restart or roll)."""
+    stripe_event_lease_seconds: float = Field(default=60.0, ge=5, le=600)
+    """How long a worker holds a Stripe event it processes (a crashed one's lease expires)."""
+    stripe_event_requeue_interval_seconds: float = Field(default=30.0, gt=0)
+    """How often each replica looks for stored Stripe events that no worker has taken."""
+    stripe_event_requeue_after_seconds: float = Field(default=120.0, ge=0)
+    """A stored event still unprocessed this long (read-only mode, a lost command, an expired
+    lease) gets its processing command again."""
+    stripe_event_requeue_batch_size: int = Field(default=100, ge=1, le=1_000)
+    """Stripe events re-queued per transaction."""
+    stripe_event_retention_days: int = Field(default=45, ge=31, le=3_650)
+    """Processed and ignored Stripe events are deleted after this many days (more than the 30
+    days Stripe lists events for, so a backfill never stores one twice)."""
+    stripe_event_reaper_interval_seconds: float = Field(default=3600.0, gt=0)
+    """How often each replica deletes Stripe events past their retention."""
 
     @property
     def idempotency_key_required(self) -> bool:

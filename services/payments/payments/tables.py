@@ -190,3 +190,24 @@ billing_charges = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
+
+stripe_events = Table(
+    "stripe_events",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("event_type", Text, nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("account", Text),
+    Column("api_version", Text),
+    Column("stripe_created", DateTime(timezone=True), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'received'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("requeued_at", DateTime(timezone=True)),
+    Column("processed_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)

@@ -10,6 +10,7 @@ from payments.contracts import (
     MerchantBilledV1,
     MerchantBillingFailedV1,
     RewardCreditedV1,
+    StripeEventReceivedV1,
 )
 
 EXAMPLES: list[Message] = [
@@ -20,6 +21,7 @@ EXAMPLES: list[Message] = [
         ledger_transaction_id=uuid.uuid4(),
     ),
     BillingChargeV1(billing_event_id=uuid.uuid4()),
+    StripeEventReceivedV1(event_id="evt_1Example000000000000001"),
     MerchantBilledV1(
         billing_event_id=uuid.uuid4(),
         merchant_id=uuid.uuid4(),
