@@ -20,6 +20,7 @@ from typing import Any
 from common.health import register_readiness_check
 from common.service import Infrastructure
 from common.uow import UnitOfWork
+from messaging.durations import parse_duration
 from messaging.health import ConsumerCheck
 from messaging.inbox import Inbox
 from messaging.lifecycle import open_messaging
@@ -96,6 +97,10 @@ def build_deps(
             attempt_lease=timedelta(seconds=settings.send_attempt_lease_seconds),
             public_base_url=settings.public_base_url,
             reply_window=timedelta(seconds=settings.reply_window_seconds),
+            resend_delays=tuple(
+                timedelta(milliseconds=parse_duration(tier))
+                for tier in settings.retry_schedule(SEND_QUEUE)
+            ),
         ),
         "webhooks": TwilioWebhookGuard(
             settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None,

@@ -78,6 +78,9 @@ class SendPolicy:
     attempt_lease: timedelta  # a "sending" attempt older than this was cut off
     public_base_url: str | None  # status callbacks go under it (none: no callbacks)
     reply_window: timedelta  # a reply answers a delivery sent to that phone within this
+    # The send queue's schedule: re-send k of an undelivered SMS waits resend_delays[k - 1];
+    # none left: the delivery fails (notification.sms_failed.v1).
+    resend_delays: tuple[timedelta, ...] = ()
 
 
 @dataclass(frozen=True)

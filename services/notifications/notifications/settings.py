@@ -14,7 +14,9 @@ SMS sending:
   Generated per process in ``local``/``test`` when missing; required elsewhere.
 
 The retry schedule of ``notifications.sms.send`` is ``5s, 30s, 2m, 10m, 30m`` then the DLQ
-(``RETRY_SCHEDULES`` overrides it).
+(``RETRY_SCHEDULES`` overrides it). It also spaces the re-sends of an SMS Twilio reports
+undelivered with a retryable carrier code (one per tier, then ``sms_failed``); the re-sends go
+through ``notifications.sms.resend``, with the same schedule by default.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pydantic import Field, SecretStr, model_validator
 from notifications.phone_vault import PhoneKeyError, load_phone_keys
 
 SEND_QUEUE = "notifications.sms.send"
+RESEND_QUEUE = "notifications.sms.resend"  # re-sends of undelivered SMS (notifications' own)
 SMS_SCHEDULE = ["5s", "30s", "2m", "10m", "30m"]
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -49,7 +52,7 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     http_port: int = 8003
     db_schema: str = "notifications"
     retry_schedules: dict[str, list[str]] = Field(
-        default_factory=lambda: {SEND_QUEUE: list(SMS_SCHEDULE)}
+        default_factory=lambda: {SEND_QUEUE: list(SMS_SCHEDULE), RESEND_QUEUE: list(SMS_SCHEDULE)}
     )
     # Sends in flight per process (the prefetch is the concurrency): within the DB pool.
     queue_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 12})
