@@ -16,6 +16,7 @@ from messaging.contracts import Message
 from messaging.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.analytics_rules import KeptEvent
 from notifications.phone_vault import SealedPhone
 from notifications.sms_outcomes import OutgoingSms, SentSms
 
@@ -49,6 +50,16 @@ class SmsSender(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class AnalyticsForwarder(Protocol):
+    def forward(self, event: KeptEvent) -> None:
+        """Hands ``event`` on without waiting or raising (dropped and counted when it cannot)."""
+        ...
+
+    async def close(self) -> None:
+        """Sends what is buffered, within a bounded time."""
+        ...
 
 
 class Phones(Protocol):
@@ -93,3 +104,4 @@ class Deps:
     send_policy: SendPolicy
     webhooks: WebhookGuard
     clock: Callable[[], datetime]
+    analytics_forwarder: AnalyticsForwarder | None = None  # PostHog, when configured
