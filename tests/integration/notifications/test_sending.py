@@ -205,8 +205,8 @@ async def test_the_same_command_twice_sends_one_sms(
 
         await eventually(truthy(all_acked), what="the service to act on it", timeout=20)
         assert await status_of(service, key) == "accepted"
+        assert [e for e, _ in await events(service, key)] == ["notification.sms_sent.v1"]
     assert len(await messages_to(fake_twilio, phone)) == 1
-    assert [e for e, _ in await events(service, key)] == ["notification.sms_sent.v1"]
 
 
 async def test_an_invalid_number_or_template_fails_permanently_without_calling_twilio(
