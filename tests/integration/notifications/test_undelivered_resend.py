@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractChannel
+from notifications.settings import RESEND_QUEUE, SEND_QUEUE
 from notifications.status_handlers import StatusCallback, record_status_callback
 
 from tests.fakes.twilio.control import TwilioControl
@@ -205,3 +206,25 @@ async def test_two_racing_retryable_callbacks_schedule_one_resend(
         stored = await delivery(service, key)
         assert (stored.status, stored.resends) == ("resend_scheduled", 1)
         assert [e for e, _ in await events(service, key)] == [SENT, RESEND]
+
+
+async def test_a_resend_waiting_for_its_tier_is_not_outbox_lag(
+    notifications_settings: SettingsFactory,
+    channel: AbstractChannel,
+    fake_twilio: TwilioControl,
+) -> None:
+    """The staged command is not late until its tier is over: the relay's alerting gauge
+    (``messaging_outbox_oldest_pending_seconds``) does not count it meanwhile."""
+    schedules = {SEND_QUEUE: ["3s"], RESEND_QUEUE: ["3s"]}
+    settings = notifications_settings(public_base_url=PUBLIC_BASE, retry_schedules=schedules)
+    async with running(settings) as service:
+        key = await send(channel, send_command(random_phone()))
+        row = await accepted_with(service, key)
+        await callback(service, fake_twilio, row, "undelivered", 30003)
+        await asyncio.sleep(2.2)  # the relay samples once a second; the re-send is due at 3 s
+        lag = service.app.state.metrics_registry.get_sample_value(
+            "messaging_outbox_oldest_pending_seconds"
+        )
+        assert (await delivery(service, key)).status == "resend_scheduled"
+        assert lag is not None and lag < 1.0
+        await accepted_with(service, key, not_sid=row.message_sid)
