@@ -84,8 +84,9 @@ class SmsDeliveredV1(_SmsOutcome):
 
 
 class SmsFailedV1(_SmsOutcome):
-    """``permanent``: no retry will help (invalid or opted-out number...). Not permanent: the
-    retries ran out; ops may still replay the command from the DLQ."""
+    """``permanent``: no retry will help (invalid or opted-out number, a final carrier code, or
+    the re-sends of an undelivered SMS ran out). Not permanent: the retries ran out; ops may
+    still replay the command from the DLQ."""
 
     message_type: ClassVar[str] = "notification.sms_failed.v1"
     permanent: bool

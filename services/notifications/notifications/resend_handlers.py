@@ -14,7 +14,9 @@ the delivery while the send queue's schedule (``5s, 30s, 2m, 10m, 30m``) has a t
    attempt under the same delivery, with its reconcile-before-resend, opt-out check, retry tiers
    and DLQ.
 
-With no tier left the callback ends the delivery as before: ``notification.sms_failed.v1``.
+With no tier left the callback ends the delivery: ``notification.sms_failed.v1`` with
+``permanent: true`` (no retry is left, and nothing waits in a DLQ), so sessions flags the
+merchant unreachable.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ async def schedule_resend(
     if status not in RESENDABLE_STATUSES or not delivery_failure_retryable(error_code):
         return False
     delays = deps.send_policy.resend_delays
-    if row.message_sid is None or row.resends >= len(delays):
+    if row.message_sid is None or resends_spent(deps, row):
         return False  # the schedule is spent: the delivery fails
     scheduled = await resends.schedule(
         tx,
@@ -71,6 +73,11 @@ async def schedule_resend(
         extra={"delivery_id": str(row.id), "resend": n, "twilio_code": error_code},
     )
     return True
+
+
+def resends_spent(deps: Deps, row: DeliveryRow) -> bool:
+    """No tier is left for another re-send: a failure now is final (``permanent``)."""
+    return row.resends >= len(deps.send_policy.resend_delays)
 
 
 async def resend_sms(deps: Deps, delivery: Delivery[Deps], command: ResendSmsV1) -> None:

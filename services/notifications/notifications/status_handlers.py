@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from notifications import callback_repository as callbacks
 from notifications import delivery_repository as repo
 from notifications.deps import Deps
-from notifications.resend_handlers import schedule_resend
+from notifications.resend_handlers import resends_spent, schedule_resend
 from notifications.send_handlers import accept, advance
 from notifications.sms_outcomes import SentSms
 
@@ -70,5 +70,14 @@ async def record_status_callback(deps: Deps, callback: StatusCallback) -> None:
         ):
             await callbacks.mark(tx, callback_id, applied=True, delivery_id=row.id)
             return
-        moved = await advance(tx, deps, None, row, callback.status, callback.error_code, now)
+        moved = await advance(
+            tx,
+            deps,
+            None,
+            row,
+            callback.status,
+            callback.error_code,
+            now,
+            final=resends_spent(deps, row),
+        )
         await callbacks.mark(tx, callback_id, applied=moved, delivery_id=row.id)

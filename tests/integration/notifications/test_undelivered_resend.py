@@ -152,7 +152,7 @@ async def test_past_the_schedule_an_undelivered_sms_fails(
         await callback(service, fake_twilio, row, "undelivered", 30003, n=len(TEST_TIERS) + 1)
 
         final = await delivery(service, key)
-        assert (final.status, final.error_code, final.permanent) == ("undelivered", 30003, False)
+        assert (final.status, final.error_code, final.permanent) == ("undelivered", 30003, True)
         assert final.resends == len(TEST_TIERS)
         reported = await events(service, key)
         assert [e for e, _ in reported].count(RESEND) == len(TEST_TIERS)
@@ -161,7 +161,7 @@ async def test_past_the_schedule_an_undelivered_sms_fails(
         assert (data["status"], data["error_code"], data["permanent"]) == (
             "undelivered",
             30003,
-            False,
+            True,  # no re-send left and nothing in a DLQ: sessions flags the merchant
         )
     assert len(await messages_to(fake_twilio, phone)) == len(TEST_TIERS) + 1
 
