@@ -39,6 +39,7 @@ CATALOGUE: dict[str, Entry] = {
     "notifications.sms.send": _entry(
         "sessions", "delivery_key to template params reference reply_code"
     ),
+    "notifications.sms.resend": _entry("notifications", "delivery_key resend"),
     "notification.sms_sent.v1": _entry("notifications", _SMS_STATUS),
     "notification.sms_delivered.v1": _entry("notifications", _SMS_STATUS),
     "notification.sms_failed.v1": _entry("notifications", _SMS_STATUS + " permanent"),

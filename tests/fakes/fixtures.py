@@ -2,6 +2,7 @@
 
 - ``fake_twilio`` -> :class:`tests.fakes.twilio.control.TwilioControl`
 - ``fake_stripe`` -> :class:`tests.fakes.stripe.control.StripeControl`
+- ``fake_posthog`` -> :class:`tests.fakes.posthog.control.PostHogControl`
 
 Each server lives for the whole session; every test gets it freshly reset (state, faults,
 counters, clock and configured webhook targets back to their defaults).
@@ -16,6 +17,9 @@ import aiohttp
 import pytest
 
 from tests.fakes.core.server import RunningFake, start
+from tests.fakes.posthog.app import build_app as build_posthog_app
+from tests.fakes.posthog.config import PostHogFakeConfig
+from tests.fakes.posthog.control import PostHogControl
 from tests.fakes.stripe.app import build_app as build_stripe_app
 from tests.fakes.stripe.config import StripeFakeConfig
 from tests.fakes.stripe.control import StripeControl
@@ -68,5 +72,26 @@ async def fake_stripe(
     control = StripeControl(fake_stripe_server.url, fake_admin_session, config)
     await control.configure(**config.to_json())
     await control.reset()
+    yield control
+    await control.reset()
+
+
+@pytest.fixture(scope="session")
+async def fake_posthog_server() -> AsyncIterator[RunningFake]:
+    running = await start(build_posthog_app(PostHogFakeConfig()))
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def fake_posthog(
+    fake_posthog_server: RunningFake, fake_admin_session: aiohttp.ClientSession
+) -> AsyncIterator[PostHogControl]:
+    config = PostHogFakeConfig()
+    control = PostHogControl(fake_posthog_server.url, fake_admin_session, config)
+    await control.reset()
+    await control.configure(**config.to_json())
     yield control
     await control.reset()

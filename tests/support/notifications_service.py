@@ -41,13 +41,23 @@ class Notifications:
     app: FastAPI
     http: httpx.AsyncClient
     keys: TestSigningKeys
+    _engine: AsyncEngine
+    stopped: bool = False  # set as the service stops: its engine is then disposed
 
     @property
     def deps(self) -> Deps:
         deps: Deps = self.app.state.deps
         return deps
 
-    engine: AsyncEngine  # the test's own connections, to read what the service stored
+    @property
+    def engine(self) -> AsyncEngine:
+        """The test's own connections, to read what the service stored: only inside the
+        ``async with running(...)`` block. Its pool is disposed on the way out, and a connection
+        opened after that would never be closed (the garbage collector then reports it as an
+        unclosed asyncpg connection, during some later test)."""
+        if self.stopped:
+            raise RuntimeError("the service has stopped: read what it stored inside its block")
+        return self._engine
 
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys.mint(role='admin')}"}
@@ -63,12 +73,16 @@ async def running(settings: NotificationsSettings) -> AsyncIterator[Notification
         )
         transport = httpx.ASGITransport(app=manager.app)
         engine = create_async_engine(settings.database_url, pool_size=2, max_overflow=2)
+        service: Notifications | None = None
         try:
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://notifications"
             ) as http:
-                yield Notifications(app, http, keys, engine)
+                service = Notifications(app, http, keys, engine)
+                yield service
         finally:
+            if service is not None:
+                service.stopped = True
             await engine.dispose()
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     func,
     or_,
@@ -426,9 +427,11 @@ class OutboxRelay:
             .where(t.c.claim_token == bindparam("token"), t.c.sent_at.is_(None))
             .values(claimed_until=None, claim_token=None)
         )
+        # a row staged for later (``available_at`` ahead, never tried) is pending from its time
+        pending_since = case((t.c.attempts == 0, t.c.available_at), else_=t.c.created_at)
         self._lag = select(
-            func.coalesce(func.extract("epoch", now - func.min(t.c.created_at)), 0)
-        ).where(t.c.sent_at.is_(None))
+            func.coalesce(func.extract("epoch", now - func.min(pending_since)), 0)
+        ).where(t.c.sent_at.is_(None), pending_since <= now)
         age = bindparam("age", type_=Interval())
         self._purge = delete(t).where(t.c.sent_at.isnot(None), t.c.sent_at < now - age)
 

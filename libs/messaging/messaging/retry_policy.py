@@ -2,7 +2,8 @@
 
 The schedule is per queue (``MessagingSettings.retry_schedules``): attempt ``n`` (0-based count
 of failures so far, from ``x-retry-attempt``) waits in ``schedule[n]``. A ``Retry-After`` picks
-the first declared tier at least that long (never shorter than the scheduled one). After the
+the first declared tier at least that long (never shorter than the scheduled one), and only
+among its jitter buckets those at least that long. After the
 last scheduled tier, or for permanent / poison failures, the message goes to ``<queue>.dlq``.
 """
 
@@ -49,9 +50,15 @@ class RetryPolicy:
         if failures_so_far >= len(self.schedule):
             return Decision(FailureKind.EXHAUSTED, None)
         tier = self.schedule[failures_so_far]
+        buckets = tier.buckets
         if retry_after is not None:
             tier = self._at_least(tier, retry_after)
-        bucket = (rng or random).choice(tier.buckets)
+            # the jitter never brings the wait under Retry-After (the 0.8x bucket of the tier
+            # just long enough would); past the longest tier, its longest bucket
+            buckets = tuple(b for b in tier.buckets if b.ttl_ms >= retry_after * 1000) or (
+                max(tier.buckets, key=lambda b: b.ttl_ms),
+            )
+        bucket = (rng or random).choice(buckets)
         return Decision(FailureKind.TRANSIENT, bucket)
 
     def _at_least(self, scheduled: RetryTier, seconds: float) -> RetryTier:

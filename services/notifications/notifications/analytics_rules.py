@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,18 @@ PERSONAL_KEYS = (
 )
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class KeptEvent:
+    """An analytics event the rules let through, as it is stored and forwarded."""
+
+    message_id: uuid.UUID  # the publisher's envelope id: the event's identity downstream too
+    name: str
+    user_id: uuid.UUID | None
+    producer: str
+    properties: Mapping[str, Any]
+    occurred_at: datetime
 
 
 @dataclass(frozen=True)

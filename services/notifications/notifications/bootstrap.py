@@ -1,8 +1,9 @@
 """The composition root of the notifications service: the only module that imports adapters.
 
-``running`` builds the sender inside the running loop (it opens an HTTP session), the deps
-from settings and the shared infrastructure, and opens messaging with them (the consumers'
-handlers get them as ``delivery.deps``); on exit the sender's session closes. Key material
+``running`` builds the sender inside the running loop (it opens an HTTP session), the PostHog
+forwarder when forwarding is on, the deps from settings and the shared infrastructure, and
+opens messaging with them (the consumers' handlers get them as ``delivery.deps``); on exit the
+forwarder drains (bounded) and the sender's session closes. Key material
 comes from settings; in ``local``/``test`` missing phone keys are generated for this process
 (settings refuse that elsewhere).
 """
@@ -20,6 +21,7 @@ from typing import Any
 from common.health import register_readiness_check
 from common.service import Infrastructure
 from common.uow import UnitOfWork
+from messaging.durations import parse_duration
 from messaging.health import ConsumerCheck
 from messaging.inbox import Inbox
 from messaging.lifecycle import open_messaging
@@ -32,6 +34,7 @@ from notifications.analytics_sink import ANALYTICS_QUEUE, AnalyticsSink
 from notifications.console_sender import ConsoleSmsSender
 from notifications.deps import Deps, SendPolicy, SmsSender
 from notifications.phone_vault import PhoneVault, generate_key_material, load_phone_keys
+from notifications.posthog_forwarder import PostHogForwarder
 from notifications.settings import SEND_QUEUE, NotificationsSettings, SmsSenderName
 from notifications.twilio_sender import TwilioSmsSender
 from notifications.twilio_webhooks import TwilioWebhookGuard
@@ -78,6 +81,24 @@ def build_sender(settings: NotificationsSettings) -> SmsSender:
     )
 
 
+def build_forwarder(
+    settings: NotificationsSettings, infra: Infrastructure
+) -> PostHogForwarder | None:
+    """The PostHog forwarder when forwarding is on (settings refuse it half-configured)."""
+    if not settings.posthog_forwarding:
+        return None
+    assert settings.posthog_host and settings.posthog_project_api_key  # enforced by settings
+    return PostHogForwarder.create(
+        host=settings.posthog_host,
+        api_key=settings.posthog_project_api_key.get_secret_value(),
+        max_queue_size=settings.posthog_max_queue_size,
+        flush_interval_s=settings.posthog_flush_interval_seconds,
+        timeout_s=settings.posthog_timeout_seconds,
+        max_retries=settings.posthog_max_retries,
+        registry=getattr(infra.app.state, "metrics_registry", None),
+    )
+
+
 def build_deps(
     settings: NotificationsSettings,
     infra: Infrastructure,
@@ -96,6 +117,10 @@ def build_deps(
             attempt_lease=timedelta(seconds=settings.send_attempt_lease_seconds),
             public_base_url=settings.public_base_url,
             reply_window=timedelta(seconds=settings.reply_window_seconds),
+            resend_delays=tuple(
+                timedelta(milliseconds=parse_duration(tier))
+                for tier in settings.retry_schedule(SEND_QUEUE)
+            ),
         ),
         "webhooks": TwilioWebhookGuard(
             settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None,
@@ -116,8 +141,9 @@ async def running(
     subscriptions: Subscriptions[Deps] | None = None,
 ) -> AsyncIterator[Deps]:
     sender = build_sender(settings)
+    forwarder = build_forwarder(settings, infra)
     try:
-        deps = build_deps(settings, infra, sender, phones)
+        deps = build_deps(settings, infra, sender, phones, analytics_forwarder=forwarder)
         async with open_messaging(
             infra.app, settings, infra.database, tables.messaging, subscriptions, deps=deps
         ) as messaging:
@@ -137,4 +163,8 @@ async def running(
                 await sink.stop()
                 await check.close()
     finally:
-        await sender.close()
+        try:
+            if forwarder is not None:
+                await forwarder.close()
+        finally:
+            await sender.close()

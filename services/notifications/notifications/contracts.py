@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from messaging.contracts import Contracts, Event, Reader
+from messaging.contracts import Command, Contracts, Event, Reader
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
@@ -84,8 +84,9 @@ class SmsDeliveredV1(_SmsOutcome):
 
 
 class SmsFailedV1(_SmsOutcome):
-    """``permanent``: no retry will help (invalid or opted-out number...). Not permanent: the
-    retries ran out; ops may still replay the command from the DLQ."""
+    """``permanent``: no retry will help (invalid or opted-out number, a final carrier code, or
+    the re-sends of an undelivered SMS ran out). Not permanent: the retries ran out; ops may
+    still replay the command from the DLQ."""
 
     message_type: ClassVar[str] = "notification.sms_failed.v1"
     permanent: bool
@@ -105,4 +106,18 @@ class SmsReplyReceivedV1(Event):
     received_at: AwareDatetime
 
 
-PUBLISHES = Contracts("notifications", [SmsSentV1, SmsDeliveredV1, SmsFailedV1, SmsReplyReceivedV1])
+class ResendSmsV1(Command):
+    """notifications' own command (queue ``notifications.sms.resend``): send delivery
+    ``delivery_key`` once more, its ``resend``-th re-send, after Twilio reported the message
+    undelivered with a retryable carrier code. Staged with the delay of that re-send's tier;
+    carries no phone and no body (the worker reloads the delivery)."""
+
+    message_type: ClassVar[str] = "notifications.sms.resend.v1"
+    delivery_key: str = Field(min_length=1, max_length=200)
+    resend: int = Field(ge=1)
+
+
+PUBLISHES = Contracts(
+    "notifications",
+    [SmsSentV1, SmsDeliveredV1, SmsFailedV1, SmsReplyReceivedV1, ResendSmsV1],
+)

@@ -16,6 +16,7 @@ from messaging.contracts import Message
 from messaging.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.analytics_rules import KeptEvent
 from notifications.phone_vault import SealedPhone
 from notifications.sms_outcomes import OutgoingSms, SentSms
 
@@ -51,6 +52,16 @@ class SmsSender(Protocol):
     async def close(self) -> None: ...
 
 
+class AnalyticsForwarder(Protocol):
+    def forward(self, event: KeptEvent) -> None:
+        """Hands ``event`` on without waiting or raising (dropped and counted when it cannot)."""
+        ...
+
+    async def close(self) -> None:
+        """Sends what is buffered, within a bounded time."""
+        ...
+
+
 class Phones(Protocol):
     def seal(self, e164: str) -> SealedPhone: ...
 
@@ -78,6 +89,9 @@ class SendPolicy:
     attempt_lease: timedelta  # a "sending" attempt older than this was cut off
     public_base_url: str | None  # status callbacks go under it (none: no callbacks)
     reply_window: timedelta  # a reply answers a delivery sent to that phone within this
+    # The send queue's schedule: re-send k of an undelivered SMS waits resend_delays[k - 1];
+    # none left: the delivery fails (notification.sms_failed.v1).
+    resend_delays: tuple[timedelta, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,3 +104,4 @@ class Deps:
     send_policy: SendPolicy
     webhooks: WebhookGuard
     clock: Callable[[], datetime]
+    analytics_forwarder: AnalyticsForwarder | None = None  # PostHog, when configured

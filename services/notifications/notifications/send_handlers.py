@@ -247,13 +247,16 @@ async def advance(
     status: str,
     error_code: int | None,
     now: datetime,
+    *,
+    final: bool = False,
 ) -> bool:
     """Moves the delivery forward to ``status`` (never back); a move into a terminal status
-    publishes ``sms_delivered`` / ``sms_failed``. True when it moved."""
+    publishes ``sms_delivered`` / ``sms_failed`` (``permanent`` when the code is final, or when
+    ``final``: no re-send is left). True when it moved."""
     if rank(status) < 0:
         return False
     failed = status in ("failed", "undelivered")
-    permanent = failed and not delivery_failure_retryable(error_code)
+    permanent = failed and (final or not delivery_failure_retryable(error_code))
     moved = await repo.advance(
         tx,
         row.id,

@@ -13,8 +13,14 @@ SMS sending:
   ``PHONE_ENCRYPTION_ACTIVE_KEY_ID``, and ``PHONE_LOOKUP_KEY`` (HMAC key of the lookup hash).
   Generated per process in ``local``/``test`` when missing; required elsewhere.
 
+Analytics forwarding (off by default: the sink then only stores what it keeps):
+``POSTHOG_FORWARDING=true`` with ``POSTHOG_HOST`` and ``POSTHOG_PROJECT_API_KEY`` (refused
+without them, in every environment; https outside ``local``/``test``).
+
 The retry schedule of ``notifications.sms.send`` is ``5s, 30s, 2m, 10m, 30m`` then the DLQ
-(``RETRY_SCHEDULES`` overrides it).
+(``RETRY_SCHEDULES`` overrides it). It also spaces the re-sends of an SMS Twilio reports
+undelivered with a retryable carrier code (one per tier, then ``sms_failed``); the re-sends go
+through ``notifications.sms.resend``, with the same schedule by default.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pydantic import Field, SecretStr, model_validator
 from notifications.phone_vault import PhoneKeyError, load_phone_keys
 
 SEND_QUEUE = "notifications.sms.send"
+RESEND_QUEUE = "notifications.sms.resend"  # re-sends of undelivered SMS (notifications' own)
 SMS_SCHEDULE = ["5s", "30s", "2m", "10m", "30m"]
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -49,7 +56,7 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     http_port: int = 8003
     db_schema: str = "notifications"
     retry_schedules: dict[str, list[str]] = Field(
-        default_factory=lambda: {SEND_QUEUE: list(SMS_SCHEDULE)}
+        default_factory=lambda: {SEND_QUEUE: list(SMS_SCHEDULE), RESEND_QUEUE: list(SMS_SCHEDULE)}
     )
     # Sends in flight per process (the prefetch is the concurrency): within the DB pool.
     queue_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 12})
@@ -73,6 +80,34 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     # --- analytics sink (lossy queue notifications.analytics: the oldest are dropped when full)
     analytics_queue_max_length: int = Field(default=100_000, ge=1, le=10_000_000)
     analytics_prefetch: int = Field(default=100, ge=1, le=1000)
+    posthog_forwarding: bool = Field(
+        default=False,
+        description="forward the analytics events the sink keeps to PostHog (needs the two below)",
+    )
+    posthog_host: str | None = Field(
+        default=None, description="PostHog ingestion host, e.g. `https://eu.i.posthog.com`"
+    )
+    posthog_project_api_key: SecretStr | None = Field(
+        default=None, description="the PostHog project's API key (`phc_…`)"
+    )
+    posthog_max_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="events the PostHog client buffers; when full, new ones are dropped (counted)",
+    )
+    posthog_flush_interval_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="longest wait before a partial batch is uploaded"
+    )
+    posthog_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="deadline of each upload to PostHog"
+    )
+    posthog_max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="retries of a failed upload; then its events are dropped",
+    )
 
     # --- personal data
     phone_encryption_keys: SecretStr | None = None
@@ -86,8 +121,8 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
 
     @model_validator(mode="after")
     def _refuse_unusable_sender(self) -> Self:
-        """An incomplete Twilio configuration is refused in every environment."""
-        problems = self.sender_problems()
+        """An incomplete Twilio or PostHog configuration is refused in every environment."""
+        problems = self.sender_problems() + self.posthog_problems()
         if problems and not self.env.is_deployed:
             raise ValueError("refusing to start: " + "; ".join(problems))
         return self
@@ -122,8 +157,26 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
             return ["PUBLIC_BASE_URL: must be an origin such as https://api.nerava.app"]
         return []
 
+    def posthog_problems(self) -> list[str]:
+        if not self.posthog_forwarding:
+            return []
+        problems = []
+        parts = urlsplit(self.posthog_host or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append("POSTHOG_HOST: required with POSTHOG_FORWARDING, an http(s) URL")
+        if not self.posthog_project_api_key:
+            problems.append("POSTHOG_PROJECT_API_KEY: required with POSTHOG_FORWARDING")
+        return problems
+
     def unsafe_settings(self) -> list[str]:
         problems = super().unsafe_settings()
+        problems.extend(self.posthog_problems())
+        if (
+            self.posthog_forwarding
+            and self.posthog_host
+            and not self.posthog_host.startswith("https://")
+        ):
+            problems.append("POSTHOG_HOST: must be https outside local/test")
         if self.sender is not SmsSenderName.TWILIO:
             problems.append("SMS_SENDER: must be twilio (the console sender is for local/test)")
         problems.extend(self.sender_problems())

@@ -2,7 +2,8 @@
 
 Statuses only move forward by rank, so a late ``sent`` after ``delivered`` changes nothing:
 
-    pending, dead_lettered  -1   (no message at Twilio yet; a replay resumes it)
+    pending, dead_lettered,
+    resend_scheduled        -1   (no message at Twilio yet, or a re-send due; a replay resumes)
     accepted, scheduled      0
     queued                   1
     sending                  2
@@ -22,11 +23,13 @@ from enum import StrEnum
 
 PENDING = "pending"
 DEAD_LETTERED = "dead_lettered"
+RESEND_SCHEDULED = "resend_scheduled"  # undelivered with a retryable code: sent again later
 TERMINAL = frozenset({"delivered", "undelivered", "failed"})
 
 RANKS = {
     PENDING: -1,
     DEAD_LETTERED: -1,
+    RESEND_SCHEDULED: -1,
     "accepted": 0,
     "scheduled": 0,
     "queued": 1,
@@ -71,7 +74,9 @@ def classify_send_error(http_status: int | None, code: int | None) -> SendErrorC
     return SendErrorClass.AMBIGUOUS
 
 
-# Delivery-time codes (ErrorCode of an ``undelivered``/``failed`` callback) worth one more try.
+# Delivery-time codes (ErrorCode of an ``undelivered``/``failed`` callback) worth one more try
+# (reference/notifications.md §1.6 and §3: 30001 queue overflow, 30003 unreachable handset,
+# 30008 unknown error); the final ones are §1.6's "no" rows.
 _RETRYABLE_DELIVERY = frozenset({30001, 30003, 30008})
 _FINAL_DELIVERY = frozenset({30002, 30004, 30005, 30006, 30007, 30024, 30034})
 

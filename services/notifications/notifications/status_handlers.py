@@ -5,7 +5,9 @@ is stored once and changes nothing; a status only moves the delivery forward (a 
 after ``delivered`` is kept for ops, not applied); the move into ``delivered`` /
 ``undelivered`` / ``failed`` publishes ``notification.sms_delivered.v1`` / ``sms_failed.v1``.
 A callback naming our delivery and attempt (``?d=&n=`` in its URL) for a message whose SID we
-never learnt (the send timed out) proves the attempt was accepted: it is adopted.
+never learnt (the send timed out) proves the attempt was accepted: it is adopted. An
+``undelivered`` with a retryable carrier code schedules a re-send instead while the send
+queue's schedule lasts (``resend_handlers``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from notifications import callback_repository as callbacks
 from notifications import delivery_repository as repo
 from notifications.deps import Deps
+from notifications.resend_handlers import resends_spent, schedule_resend
 from notifications.send_handlers import accept, advance
 from notifications.sms_outcomes import SentSms
 
@@ -50,14 +53,31 @@ async def record_status_callback(deps: Deps, callback: StatusCallback) -> None:
         if row is None and callback.delivery_id is not None and callback.attempt_n is not None:
             row = await repo.lock_delivery_by_id(tx, callback.delivery_id)
             if row is not None and row.message_sid is None:
-                await callbacks.adopt_attempt(
+                # Only an attempt still unsettled is adopted: a late callback of a message
+                # already known undelivered (a re-send is scheduled) changes nothing.
+                if await callbacks.adopt_attempt(
                     tx, row.id, callback.attempt_n, callback.message_sid, at=now
-                )
-                await accept(tx, deps, None, row, SentSms(callback.message_sid, "accepted"), now)
+                ):
+                    sent = SentSms(callback.message_sid, "accepted")
+                    await accept(tx, deps, None, row, sent, now)
                 row = await repo.lock_delivery_by_id(tx, row.id)
         if row is None or row.message_sid != callback.message_sid:
             logger.info("status callback for an unknown message", extra={"status": callback.status})
             await callbacks.mark(tx, callback_id, applied=False, delivery_id=None)
             return
-        moved = await advance(tx, deps, None, row, callback.status, callback.error_code, now)
+        if await schedule_resend(
+            tx, deps, row, status=callback.status, error_code=callback.error_code, now=now
+        ):
+            await callbacks.mark(tx, callback_id, applied=True, delivery_id=row.id)
+            return
+        moved = await advance(
+            tx,
+            deps,
+            None,
+            row,
+            callback.status,
+            callback.error_code,
+            now,
+            final=resends_spent(deps, row),
+        )
         await callbacks.mark(tx, callback_id, applied=moved, delivery_id=row.id)

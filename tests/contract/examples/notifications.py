@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from messaging.contracts import Message
 from notifications.contracts import (
     Reference,
+    ResendSmsV1,
     SmsDeliveredV1,
     SmsFailedV1,
     SmsReplyReceivedV1,
@@ -19,6 +20,7 @@ _AT = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)
 
 EXAMPLES: list[Message] = [
     SmsSentV1(delivery_key=_KEY, reference=_REF, status="accepted", at=_AT),
+    ResendSmsV1(delivery_key=_KEY, resend=1),
     SmsDeliveredV1(delivery_key=_KEY, reference=_REF, status="delivered", at=_AT),
     SmsFailedV1(
         delivery_key=_KEY,

@@ -19,19 +19,6 @@ from tests.support.notifications_service import (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Known open defect (issue 12): some notifications test, at random, leaves an asyncpg
-    connection unclosed and the garbage collector reports it during a later test. Until its
-    source is found, the notifications integration tests do not fail on that one warning."""
-    for item in items:
-        if "tests/integration/notifications/" in str(item.path):
-            item.add_marker(
-                pytest.mark.filterwarnings(
-                    "ignore:unclosed connection <asyncpg.connection.Connection:ResourceWarning"
-                )
-            )
-
-
 @pytest.fixture
 def notifications_settings(infra: RunInfra, fake_twilio: TwilioControl) -> SettingsFactory:
     def build(**overrides: Any) -> NotificationsSettings:

@@ -1,5 +1,5 @@
 """No phone number and no message body reaches a log line: sends (accepted, failed, retried,
-dead-lettered with its exception text), status callbacks and inbound replies, at DEBUG."""
+re-sent after an undelivered callback), status callbacks and inbound replies, at DEBUG."""
 
 from __future__ import annotations
 
@@ -76,12 +76,26 @@ async def test_sends_callbacks_and_replies_log_no_phone_or_body(
 
         await eventually(truthy(settled), what="the service to act on it", timeout=20)
         row = await delivery(service, retried)
+        await post_signed(  # undelivered, retryable: re-sent after the first tier
+            service,
+            "/v1/webhooks/twilio/status",
+            status_params(fake_twilio, row.message_sid, "undelivered", 30003),
+            auth_token=fake_twilio.auth_token,
+            query=f"d={row.id}&n=2",
+        )
+
+        async def resent() -> bool:
+            again = await delivery(service, retried)
+            return again.message_sid not in (None, row.message_sid)
+
+        await eventually(truthy(resent), what="the re-send", timeout=20)
+        row = await delivery(service, retried)
         await post_signed(
             service,
             "/v1/webhooks/twilio/status",
             status_params(fake_twilio, row.message_sid, "delivered"),
             auth_token=fake_twilio.auth_token,
-            query=f"d={row.id}&n=2",
+            query=f"d={row.id}&n=3",
         )
         for body in ("DONE 7310", merchant_words, "STOP"):
             await post_signed(

@@ -153,13 +153,19 @@ async def test_a_429_waits_at_least_its_retry_after(
     fake_twilio: TwilioControl,
 ) -> None:
     phone = random_phone()
-    await fake_twilio.fail_next("messages.create", status=429, code=20429, seconds=2)
+    retry_after = timedelta(seconds=2)  # the fake sends it as Retry-After
+    await fake_twilio.fail_next(
+        "messages.create", status=429, code=20429, seconds=retry_after.total_seconds()
+    )
     async with running(notifications_settings()) as service:
         key = await send(channel, send_command(phone))
         await reaches(service, key, "accepted")
         first, second = await attempts(service, key)
+        [throttled, _] = await fake_twilio.requests("messages.create")
     assert (first.outcome, first.error_code) == ("not_sent", 20429)
-    assert second.started_at - first.started_at >= tier(1)  # the 2s tier, not the 1s one
+    assert throttled["status"] == 429
+    # the 2s tier, not the scheduled 1s one, and never its 0.8x jitter bucket
+    assert second.started_at - first.started_at >= retry_after
 
 
 async def test_a_timeout_after_twilio_accepted_the_message_sends_no_second_sms(
@@ -205,8 +211,8 @@ async def test_the_same_command_twice_sends_one_sms(
 
         await eventually(truthy(all_acked), what="the service to act on it", timeout=20)
         assert await status_of(service, key) == "accepted"
+        assert [e for e, _ in await events(service, key)] == ["notification.sms_sent.v1"]
     assert len(await messages_to(fake_twilio, phone)) == 1
-    assert [e for e, _ in await events(service, key)] == ["notification.sms_sent.v1"]
 
 
 async def test_an_invalid_number_or_template_fails_permanently_without_calling_twilio(

@@ -98,6 +98,19 @@ def test_retry_after_picks_the_first_tier_at_least_that_long() -> None:
     assert tier(0, 99_999) == "2h"  # the longest there is
 
 
+def test_retry_after_is_never_shortened_by_the_jitter() -> None:
+    policy = RetryPolicy([BY_NAME["5s"], BY_NAME["30s"]], TIERS)
+    rng = random.Random(3)
+    waits = set()
+    for _ in range(60):
+        bucket = policy.decide(FailureKind.TRANSIENT, 0, retry_after=30, rng=rng).bucket
+        assert bucket is not None and bucket.tier == "30s"
+        waits.add(bucket.ttl_ms)
+    assert waits == {30_000, 36_000}  # the 24 s bucket of the 30 s tier is never taken
+    longest = policy.decide(FailureKind.TRANSIENT, 0, retry_after=99_999, rng=rng).bucket
+    assert longest is not None and longest.name == "nerava.retry.2h.c"
+
+
 def test_tier_buckets_are_jittered_ttls() -> None:
     [tier] = parse_tiers(["30s"])
     assert [(b.name, b.ttl_ms) for b in tier.buckets] == [

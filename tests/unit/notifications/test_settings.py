@@ -76,3 +76,37 @@ def test_the_console_sender_is_the_local_default() -> None:
 def test_an_incomplete_twilio_configuration_is_refused_in_test_too() -> None:
     with pytest.raises(ValidationError, match="TWILIO_ACCOUNT_SID"):
         NotificationsSettings(env="test", sms_sender="twilio")
+
+
+POSTHOG = {
+    "posthog_forwarding": True,
+    "posthog_host": "https://eu.i.posthog.com",
+    "posthog_project_api_key": "phc_" + "p" * 40,
+}
+
+
+def test_posthog_settings_are_needed_only_when_forwarding_is_on() -> None:
+    assert NotificationsSettings(**SAFE).posthog_forwarding is False
+    assert NotificationsSettings(**SAFE, **POSTHOG).posthog_forwarding is True
+
+
+@pytest.mark.parametrize(
+    ("env", "override", "named"),
+    [
+        ("prod", {"posthog_host": None}, "POSTHOG_HOST"),
+        ("prod", {"posthog_project_api_key": None}, "POSTHOG_PROJECT_API_KEY"),
+        ("prod", {"posthog_host": "http://posthog.internal"}, "POSTHOG_HOST: must be https"),
+        ("local", {"posthog_host": None}, "POSTHOG_HOST"),
+        ("test", {"posthog_project_api_key": None}, "POSTHOG_PROJECT_API_KEY"),
+    ],
+)
+def test_forwarding_without_its_posthog_settings_is_refused(
+    env: str, override: dict[str, Any], named: str
+) -> None:
+    values = {**SAFE, **POSTHOG, **override, "env": env}
+    if env != "prod":
+        values = {**POSTHOG, **override, "env": env}
+    with pytest.raises(ValidationError) as refused:
+        NotificationsSettings(**values)
+    assert named in str(refused.value)
+    assert "p" * 40 not in str(refused.value)

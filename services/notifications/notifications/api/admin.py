@@ -29,6 +29,7 @@ PREFIX = "/v1/admin/sms-deliveries"
 Status = Literal[
     "pending",
     "dead_lettered",
+    "resend_scheduled",
     "accepted",
     "scheduled",
     "queued",
