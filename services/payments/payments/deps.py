@@ -20,6 +20,7 @@ from messaging.outbox import Outbox
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payments.kill_switches import Operation, Switch
+from payments.payout_metrics import PayoutMetrics
 from payments.settings import PaymentsSettings
 from payments.stripe_objects import StripeApi
 from payments.stripe_webhooks import VerifiedWebhook
@@ -63,6 +64,9 @@ class Hooks:
     async def before_settle(self, kind: str) -> None:
         """Stripe answered; the outcome is about to be stored (its own transaction)."""
 
+    async def after_lease(self, payout_id: object) -> None:
+        """A reconciler tried to lease a payout (before it asks Stripe)."""
+
 
 @dataclass
 class PaymentsDeps:
@@ -75,6 +79,7 @@ class PaymentsDeps:
     stripe: StripeApi
     webhooks: WebhookVerifier
     hooks: Hooks = field(default_factory=Hooks)
+    payout_metrics: PayoutMetrics = field(default_factory=PayoutMetrics)
 
 
 Deps = PaymentsDeps

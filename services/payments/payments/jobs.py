@@ -1,14 +1,16 @@
 """Background loops of payments, in every replica (their SQL is multi-replica safe):
 
 - ``idempotency-key-reaper``: deletes expired keys (``FOR UPDATE SKIP LOCKED`` batches);
-- ``parked-rewards``: applies rewards parked while earning was off (``SKIP LOCKED``).
+- ``parked-rewards``: applies rewards parked while earning was off (``SKIP LOCKED``);
+- ``payout-reconciler``: settles ``unknown`` and stale ``pending`` payouts (a lease per payout
+  taken with ``SKIP LOCKED``; backoff in ``next_reconcile_at``).
 """
 
 from __future__ import annotations
 
 from common.periodic import PeriodicJob
 
-from payments import housekeeping_handlers, reward_handlers
+from payments import housekeeping_handlers, payout_reconciler, reward_handlers
 from payments.deps import PaymentsDeps
 
 
@@ -25,7 +27,18 @@ def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
             deps, batch=settings.parked_rewards_batch_size
         )
 
+    async def reconcile() -> int:
+        return await payout_reconciler.reconcile_due(
+            deps, batch=settings.payout_reconcile_batch_size
+        )
+
     return [
+        PeriodicJob(
+            "payout-reconciler",
+            settings.payout_reconcile_interval_seconds,
+            reconcile,
+            batch_size=settings.payout_reconcile_batch_size,
+        ),
         PeriodicJob(
             "idempotency-key-reaper",
             settings.idempotency_reaper_interval_seconds,

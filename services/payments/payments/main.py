@@ -12,7 +12,15 @@ from common.service import Infrastructure, create_service_app, lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
 
-from payments import admin_api, api, billing_api, bootstrap, consumers
+from payments import (
+    admin_api,
+    api,
+    billing_api,
+    bootstrap,
+    consumers,
+    payout_admin_api,
+    payout_api,
+)
 from payments.settings import PaymentsSettings
 
 
@@ -28,7 +36,14 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="Nerava payments",
-        routers=[api.router, admin_api.router, billing_api.router, dead_letters_router()],
+        routers=[
+            api.router,
+            payout_api.router,
+            admin_api.router,
+            billing_api.router,
+            payout_admin_api.router,
+            dead_letters_router(),
+        ],
         start=start,
     )
 

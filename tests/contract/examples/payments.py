@@ -9,6 +9,10 @@ from payments.contracts import (
     BillingChargeV1,
     MerchantBilledV1,
     MerchantBillingFailedV1,
+    PayoutExecuteV1,
+    PayoutFailedV1,
+    PayoutSucceededV1,
+    PayoutUnknownV1,
     RewardCreditedV1,
 )
 
@@ -34,5 +38,30 @@ EXAMPLES: list[Message] = [
         currency="usd",
         stripe_payment_intent_id="pi_3Example0000000002",
         error_code="authentication_required",
+    ),
+    PayoutExecuteV1(payout_id=uuid.uuid4()),
+    PayoutSucceededV1(
+        payout_id=uuid.uuid4(),
+        driver_id=uuid.uuid4(),
+        amount_minor=400,
+        currency="usd",
+        nova=400,
+        stripe_transfer_id="tr_1Example0000000001",
+    ),
+    PayoutFailedV1(
+        payout_id=uuid.uuid4(),
+        driver_id=uuid.uuid4(),
+        amount_minor=400,
+        currency="usd",
+        nova=400,
+        error_code="balance_insufficient",
+    ),
+    PayoutUnknownV1(
+        payout_id=uuid.uuid4(),
+        driver_id=uuid.uuid4(),
+        amount_minor=400,
+        currency="usd",
+        nova=400,
+        error_code="http_500",
     ),
 ]
