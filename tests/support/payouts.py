@@ -4,7 +4,9 @@ payout endpoints, what the ledger and the fake Stripe hold for one payout."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -113,3 +115,21 @@ class StripeCallGate(Hooks):
 
     def open(self) -> None:
         self._open.set()
+
+
+async def dead_letters_of(
+    payments: PaymentsClient, payout_id: str, since: datetime
+) -> list[dict[str, Any]]:
+    """The unresolved dead letters of the execute queue for one payout, since ``since``."""
+    resp = await payments.http.get(
+        "/v1/admin/dead-letters",
+        params={
+            "queue": "payments.payouts.execute",
+            "status": "unresolved",
+            "since": since.isoformat(),
+        },
+        headers=payments.headers(ADMIN, "admin"),
+    )
+    assert resp.status_code == 200, resp.text
+    items: list[dict[str, Any]] = resp.json()["items"]
+    return [i for i in items if payout_id in json.dumps(i)]

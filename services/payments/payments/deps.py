@@ -64,8 +64,8 @@ class Hooks:
     async def before_settle(self, kind: str) -> None:
         """Stripe answered; the outcome is about to be stored (its own transaction)."""
 
-    async def after_lease(self, payout_id: object) -> None:
-        """A reconciler tried to lease a payout (before it asks Stripe)."""
+    async def after_lease(self, leased: int) -> None:
+        """A reconciler pass (or the ops endpoint) tried to lease; ``leased`` payouts are its."""
 
 
 @dataclass

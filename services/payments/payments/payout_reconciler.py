@@ -54,8 +54,8 @@ async def reconcile_due(deps: PaymentsDeps, *, batch: int) -> int:
         leased = await payout_store.lease_due(
             tx, batch=batch, lease_seconds=deps.settings.payout_reconcile_lease_seconds
         )
+    await deps.hooks.after_lease(len(leased))
     for payout_id in leased:
-        await deps.hooks.after_lease(payout_id)
         await _reconcile_leased(deps, payout_id, actor="reconciler")
     return len(leased)
 
@@ -72,7 +72,7 @@ async def reconcile_now(deps: PaymentsDeps, payout_id: uuid.UUID, *, admin: str)
         leased = await payout_store.lease_one(
             tx, payout_id, lease_seconds=deps.settings.payout_reconcile_lease_seconds
         )
-    await deps.hooks.after_lease(payout_id)
+    await deps.hooks.after_lease(int(leased))
     if not leased:
         raise PayoutReconcileInProgressError(
             "Another reconciler is settling this payout; retry shortly.", retry_after=5
