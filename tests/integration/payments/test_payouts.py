@@ -9,12 +9,13 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from payments.deps import Hooks
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fakes.stripe.control import StripeControl
-from tests.support.payments_service import PaymentsClient, new_key
+from tests.support.payments_service import PaymentsClient, new_key, scalar
 from tests.support.payouts import (
     admin_payout,
     journals_of,
@@ -210,3 +211,33 @@ async def test_the_database_enforces_the_state_machine(
             )
     assert (await admin_payout(payments, payout_id))["status"] == "succeeded"
     assert uuid.UUID(pending_id)
+
+
+class ClaimBarrier(Hooks):
+    """Both requests claimed their keys before either opens its transaction."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = asyncio.Barrier(parties)
+
+    async def after_claim(self, scope: str) -> None:
+        async with asyncio.timeout(60):
+            await self.barrier.wait()
+
+
+async def test_two_concurrent_payouts_of_one_driver_open_one(
+    payments: PaymentsClient, fake_stripe: StripeControl, db: AsyncEngine
+) -> None:
+    """§6c 38 with a barrier: two requests under different keys, both past their key claim
+    at once → one 202, one 409 payout_in_progress, one debit."""
+    driver, _ = await ready_driver(payments, fake_stripe, nova=1000)
+    await fake_stripe.hang("transfers.create", seconds=30)
+    payments.deps.hooks = ClaimBarrier(2)
+    first, second = await asyncio.gather(
+        post_payout(payments, driver, 300), post_payout(payments, driver, 400)
+    )
+    assert sorted([first.status_code, second.status_code]) == [202, 409], (first, second)
+    refused = first if first.status_code == 409 else second
+    assert refused.json()["code"] == "payout_in_progress"
+    assert await payments.balance(driver) in (700, 600)
+    opened = await scalar(db, "SELECT count(*) FROM payouts WHERE driver_id = :d", d=driver)
+    assert opened == 1
