@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -133,3 +133,24 @@ async def dead_letters_of(
     assert resp.status_code == 200, resp.text
     items: list[dict[str, Any]] = resp.json()["items"]
     return [i for i in items if payout_id in json.dumps(i)]
+
+
+async def unknown_payout(
+    payments: PaymentsClient, fake_stripe: StripeControl, *, cached_500: bool = False
+) -> tuple[uuid.UUID, str]:
+    """A payout left ``unknown``: Stripe acted (or answered a stored 500) on every attempt of
+    the worker, whose command then went to the DLQ."""
+    driver, _ = await ready_driver(payments, fake_stripe, nova=1000)
+    if cached_500:
+        await fake_stripe.fail_next("transfers.create", status=500, times=None, cache=True)
+    else:
+        await fake_stripe.commit_then_timeout("transfers.create", seconds=10, times=3)
+    since = datetime.now(UTC)
+    payout_id = (await post_payout(payments, driver, 300)).json()["payout_id"]
+    await wait_payout(payments, payout_id, "unknown")
+    await eventually(
+        lambda: dead_letters_of(payments, payout_id, since),
+        timeout=40,
+        what="the execute command in the DLQ",
+    )
+    return driver, payout_id

@@ -7,8 +7,6 @@ The fake Stripe counts transfers and refuses a replayed key carrying other param
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,43 +21,21 @@ from tests.support.payments_service import PaymentsClient, scalar
 from tests.support.payouts import (
     StripeCallGate,
     admin_payout,
-    dead_letters_of,
     journals_of,
     post_payout,
     published,
     ready_driver,
     reconcile,
     transfers_of,
+    unknown_payout,
     wait_payout,
 )
-from tests.support.polling import eventually
 
 
 async def posts(fake_stripe: StripeControl, payout_id: str) -> int:
     """The transfer POSTs the fake received for this payout (its key)."""
     sent = await fake_stripe.requests("transfers.create")
     return len([r for r in sent if r["idempotency_key"] == f"payout:{payout_id}"])
-
-
-async def unknown_payout(
-    payments: PaymentsClient, fake_stripe: StripeControl, *, cached_500: bool = False
-) -> tuple[uuid.UUID, str]:
-    """A payout left ``unknown``: Stripe acted (or answered a stored 500) on every attempt of
-    the worker, whose command then went to the DLQ."""
-    driver, _ = await ready_driver(payments, fake_stripe, nova=1000)
-    if cached_500:
-        await fake_stripe.fail_next("transfers.create", status=500, times=None, cache=True)
-    else:
-        await fake_stripe.commit_then_timeout("transfers.create", seconds=10, times=3)
-    since = datetime.now(UTC)
-    payout_id = (await post_payout(payments, driver, 300)).json()["payout_id"]
-    await wait_payout(payments, payout_id, "unknown")
-    await eventually(
-        lambda: dead_letters_of(payments, payout_id, since),
-        timeout=40,
-        what="the execute command in the DLQ",
-    )
-    return driver, payout_id
 
 
 async def test_a_lost_answer_is_unknown_and_the_same_key_replay_settles_it_once(
