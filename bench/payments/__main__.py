@@ -1,4 +1,5 @@
-"""``uv run python -m bench.payments``: one JSON line per scenario (ledger part).
+"""``uv run python -m bench.payments``: one JSON line per scenario (ledger part; the Stripe
+part, payouts, is :mod:`bench.payments.payouts`).
 
 1. ``raw_redemption``: a raw asyncpg transaction doing the statements of one redemption (key
    claim, merchant read, ``post_journal``, ``audit_append``, key completion) at 50 concurrent
@@ -28,6 +29,7 @@ import asyncpg
 from aiohttp import web
 
 from bench.messaging.isolation import bench_infra
+from bench.payments import payouts
 from bench.report import emit, latency_figures, ratio
 from tests.support.jwt_tokens import TestSigningKeys
 
@@ -316,6 +318,7 @@ async def main() -> None:
         await _seed(dsn, [hot], [], 300)
         baseline = await raw_redemption(dsn, raw_drivers, merchants)
         await service_scenarios(infra, drivers, merchants, hot, baseline)
+        await payouts.run(infra)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 In ONE transaction (the idempotency layer's): lock the driver's payout account (it must be
 enabled; payouts of one driver queue behind this lock), refuse a second open payout, debit the
-wallet into ``payout_clearing`` (guarded, ``insufficient_funds`` is stored on the key), insert
-the payout ``pending`` with the Nova→fiat rate frozen and the exact Stripe request
+wallet into the driver's ``payout_clearing`` (guarded; ``insufficient_funds`` is stored on the
+key), insert the payout ``pending`` with the Nova→fiat rate frozen and the exact Stripe request
 (``payout:<id>``, ``transfer_group`` ``payout_<id>``), its first transition, the audit row and
 the ``payments.payouts.execute`` command → 202 ``{payout_id, status}``. Nothing here awaits
 Stripe: the worker (:mod:`payments.payout_execution`) does phases 2 and 3.
@@ -38,11 +38,11 @@ from payments.errors import (
 from payments.idempotency_keys import IdempotentRequest, StoredResponse
 from payments.idempotent import run_idempotent
 from payments.kill_switches import Operation
-from payments.ledger import PAYOUT_CLEARING, JournalKind, driver_wallet, transfer
+from payments.ledger import JournalKind, driver_wallet, transfer
 from payments.ledger_repository import PostStatus
 from payments.outcomes import json_outcome, problem_outcome
 from payments.payout_store import Payout
-from payments.payouts import fiat_amount
+from payments.payouts import fiat_amount, payout_clearing
 
 OPEN_PAYOUT_INDEX = "payouts_one_open_per_driver"
 
@@ -104,7 +104,7 @@ async def _create(
             JournalKind.PAYOUT_DEBIT,
             debit_ref,
             source=driver_wallet(driver_id),
-            destination=PAYOUT_CLEARING,
+            destination=payout_clearing(driver_id),
             amount=nova,
             actor_type="driver",
             actor_id=str(driver_id),

@@ -5,7 +5,7 @@ transaction that locks the payout row (``FOR UPDATE``), checks its status and do
 the payout already moved on, so two actors learning the same answer settle it once:
 
 - :func:`settle_succeeded`: ``pending``/``unknown`` → ``succeeded`` with the transfer id,
-  journal ``payout_clearing`` → ``payout_settled``, ``payout.succeeded.v1``;
+  journal the driver's ``payout_clearing`` → ``payout_settled``, ``payout.succeeded.v1``;
 - :func:`settle_failed`: → ``failed``, one reversal journal ``payout_clearing`` → wallet
   (``external_ref`` ``payout:<id>:reversal``), ``payout.failed.v1``; only for a definitive
   answer or a lookup that proved no transfer exists;
@@ -28,7 +28,6 @@ from payments.audit import AuditRecord
 from payments.contracts import PayoutFailedV1, PayoutSucceededV1, PayoutUnknownV1
 from payments.deps import PaymentsDeps
 from payments.ledger import (
-    PAYOUT_CLEARING,
     PAYOUT_SETTLED,
     AccountRef,
     JournalKind,
@@ -37,7 +36,7 @@ from payments.ledger import (
 )
 from payments.ledger_repository import PostStatus
 from payments.payout_store import NOW, InSeconds, Payout
-from payments.payouts import RECONCILE_BACKOFF_SECONDS
+from payments.payouts import RECONCILE_BACKOFF_SECONDS, payout_clearing
 from payments.stripe_objects import StripeTransfer
 
 logger = logging.getLogger(__name__)
@@ -110,7 +109,13 @@ async def _succeed(
     stripe_status: str,
 ) -> None:
     settle_tx = await _post(
-        tx, payout, JournalKind.PAYOUT_SETTLE, "settle", PAYOUT_CLEARING, PAYOUT_SETTLED, actor
+        tx,
+        payout,
+        JournalKind.PAYOUT_SETTLE,
+        "settle",
+        payout_clearing(payout.driver_id),
+        PAYOUT_SETTLED,
+        actor,
     )
     await payout_store.transition(
         tx,
@@ -166,7 +171,7 @@ async def settle_failed(
             payout,
             JournalKind.PAYOUT_REVERSAL,
             "reversal",
-            PAYOUT_CLEARING,
+            payout_clearing(payout.driver_id),
             driver_wallet(payout.driver_id),
             actor,
         )

@@ -1,10 +1,10 @@
 """Pure rules of driver payouts: the fiat amount, the reconciler's backoff and verdicts.
 
-A payout moves Nova from the wallet into ``payout_clearing`` (phase 1); the transfer then
-settles it into ``payout_settled`` (``succeeded``) or a reversal returns it to the wallet
-(``failed``, or ``reversed`` after a transfer reversal). ``unknown`` never moves money: only a
-same-key replay (while Stripe still remembers the key) or a lookup by ``transfer_group``
-decides it, and two transfers for one payout freeze it for ops.
+A payout moves Nova from the wallet into the driver's ``payout_clearing`` (phase 1); the
+transfer then settles it into ``payout_settled`` (``succeeded``) or a reversal returns it to
+the wallet (``failed``, or ``reversed`` after a transfer reversal). ``unknown`` never moves
+money: only a same-key replay (while Stripe still remembers the key) or a lookup by
+``transfer_group`` decides it, and two transfers for one payout freeze it for ops.
 """
 
 from __future__ import annotations
@@ -15,7 +15,19 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
+from payments.ledger import AccountRef, OwnerType
 from payments.stripe_objects import StripeTransfer
+
+PAYOUT_CLEARING_PURPOSE = "payout_clearing"
+
+
+def payout_clearing(driver_id: uuid.UUID) -> AccountRef:
+    """Where a driver's requested payouts wait for Stripe (never negative). One per driver, not
+    one for the platform: phase 1 then locks only the driver's own rows, so concurrent payouts
+    of different drivers never queue on a shared account (the platform's clearing balance is
+    the sum over drivers)."""
+    return AccountRef(OwnerType.DRIVER, str(driver_id), PAYOUT_CLEARING_PURPOSE)
+
 
 RECONCILE_BACKOFF_SECONDS = (60.0, 300.0, 1800.0, 7200.0, 21600.0, 43200.0)
 """1 m, 5 m, 30 m, 2 h, 6 h, 12 h, then every 12 h (lookups only once the window closed)."""
