@@ -47,6 +47,8 @@ class PayoutMachine(RuleBasedStateMachine):
     client: PaymentsClient
     stripe: StripeControl
     loop: asyncio.AbstractEventLoop
+    accepted = 0
+    """Payouts accepted over every example (the test checks the machine really ran)."""
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
@@ -54,7 +56,7 @@ class PayoutMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         self.drivers = [
-            self.run(ready_driver(self.client, self.stripe, nova=0))[0] for _ in range(2)
+            self.run(ready_driver(self.client, self.stripe, nova=300))[0] for _ in range(2)
         ]
         self.payouts: list[str] = []
 
@@ -82,6 +84,7 @@ class PayoutMachine(RuleBasedStateMachine):
         assert resp.status_code == 202, resp.text
         payout_id = resp.json()["payout_id"]
         self.payouts.append(payout_id)
+        PayoutMachine.accepted += 1
 
         async def left_pending() -> str:
             status: str = (await admin_payout(self.client, payout_id))["status"]
@@ -171,9 +174,10 @@ async def test_payout_invariants_hold_under_random_interleavings(
     PayoutMachine.stripe = fake_stripe
     PayoutMachine.loop = asyncio.get_running_loop()
     config = settings(
-        max_examples=3,
-        stateful_step_count=10,
+        max_examples=10,
+        stateful_step_count=15,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
     await asyncio.to_thread(run_state_machine_as_test, PayoutMachine, settings=config)
+    assert PayoutMachine.accepted > 0
