@@ -148,7 +148,11 @@ async def settle_succeeded(
                 deps, tx, payout, transfer_id, reason=reason, actor=actor, stripe_status="paid"
             )
         elif payout.stripe_transfer_id not in (None, transfer_id):
-            _alert_duplicate(deps, payout, [payout.stripe_transfer_id or "", transfer_id])
+            _alert(
+                deps, payout, "duplicate_transfers", [payout.stripe_transfer_id or "", transfer_id]
+            )
+        elif payout.status == "failed":  # its Nova went back to the wallet: paid twice
+            _alert(deps, payout, "transfer_for_failed_payout", [transfer_id])
         return await payout_store.get(tx, payout_id)
 
 
@@ -236,11 +240,12 @@ async def mark_unknown(
         return await payout_store.get(tx, payout_id)
 
 
-def _alert_duplicate(deps: PaymentsDeps, payout: Payout, transfer_ids: list[str]) -> None:
-    deps.payout_metrics.alerts.labels("duplicate_transfers").inc()
+def _alert(deps: PaymentsDeps, payout: Payout, kind: str, transfer_ids: list[str]) -> None:
+    """A condition only a human can resolve: an error log and ``payout_alerts_total{kind}``."""
+    deps.payout_metrics.alerts.labels(kind).inc()
     logger.error(
-        "payout has more than one transfer",
-        extra={"payout_id": str(payout.id), "stripe_transfer_ids": transfer_ids},
+        "payout needs ops",
+        extra={"payout_id": str(payout.id), "alert": kind, "stripe_transfer_ids": transfer_ids},
     )
 
 
@@ -268,7 +273,7 @@ async def freeze(
             last_error_message=f"{len(ids)} transfers carry this payout's id",
         )
         await _audit(tx, payout, "frozen", actor, stripe_transfer_ids=ids)
-        _alert_duplicate(deps, payout, ids)
+        _alert(deps, payout, "duplicate_transfers", ids)
         return await payout_store.get(tx, payout_id)
 
 

@@ -156,3 +156,34 @@ async def test_events_without_a_payout_are_ignored(
     await hooks.on_transfer_created(payments.deps, event)
     await hooks.on_account_updated(payments.deps, {"id": "evt_2", "data": {"object": {}}})
     assert await fake_stripe.calls() == 0
+
+
+async def test_a_transfer_for_a_failed_payout_changes_nothing_and_raises_an_alert(
+    payments: PaymentsClient, fake_stripe: StripeControl, db: AsyncEngine
+) -> None:
+    driver, account = await ready_driver(payments, fake_stripe, nova=1000)
+    await fake_stripe.set_balance(available=0, currency="usd")
+    payout_id = (await post_payout(payments, driver, 300)).json()["payout_id"]
+    await wait_payout(payments, payout_id, "failed")
+    await fake_stripe.set_balance(available=10_000, currency="usd")
+    http = stripe.AIOHTTPClient()
+    try:
+        rogue = await fake_stripe.client(http).v1.transfers.create_async(
+            {
+                "amount": 300,
+                "currency": "usd",
+                "destination": account,
+                "transfer_group": f"payout_{payout_id}",
+                "metadata": {"payout_id": payout_id},
+            },
+            {"idempotency_key": f"rogue-{payout_id}"},
+        )
+    finally:
+        await http.close_async()  # type: ignore[no-untyped-call]
+    [created] = await events_of(fake_stripe, "transfer.created", rogue.id)
+    alerts = payments.deps.payout_metrics.alerts.labels("transfer_for_failed_payout")
+    raised = alerts._value.get()
+    await hooks.on_transfer_created(payments.deps, created)
+    assert alerts._value.get() == raised + 1
+    assert (await wait_payout(payments, payout_id, "failed"))["stripe_transfer_id"] is None
+    assert await journals_of(db, payout_id) == ["payout_debit", "payout_reversal"]
