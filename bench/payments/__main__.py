@@ -1,4 +1,5 @@
-"""``uv run python -m bench.payments``: one JSON line per scenario (ledger part).
+"""``uv run python -m bench.payments``: one JSON line per scenario (ledger part; the Stripe
+part, payouts, is :mod:`bench.payments.payouts`).
 
 1. ``raw_redemption``: raw asyncpg doing the statements of one redemption exactly as the
    service sends them (the same compiled SQL from ``payments``: the merchant check with the key
@@ -38,6 +39,7 @@ from payments.ledger import JournalKind, driver_wallet, merchant_account, transf
 from payments.outcomes import json_outcome
 
 from bench.messaging.isolation import bench_infra
+from bench.payments import payouts
 from bench.payments.server_cpu import cpu_seconds, profiled
 from bench.report import emit, latency_figures, ratio
 from tests.support.jwt_tokens import TestSigningKeys
@@ -373,6 +375,7 @@ async def main(args: argparse.Namespace) -> None:
         await _seed(dsn, [hot], [], 300)
         baseline = await raw_redemption(dsn, raw_drivers, merchants)
         await service_scenarios(infra, drivers, merchants, hot, baseline, args.profile)
+        await payouts.run(infra)
 
 
 if __name__ == "__main__":

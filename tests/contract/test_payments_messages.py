@@ -21,6 +21,10 @@ def test_payments_publishes_reward_credited_with_the_catalogue_fields() -> None:
         "payments.stripe_events.process.v1",
         "merchant.billed.v1",
         "merchant.billing_failed.v1",
+        "payments.payouts.execute.v1",
+        "payout.succeeded.v1",
+        "payout.failed.v1",
+        "payout.unknown.v1",
     ]
     assert set(RewardCreditedV1.model_fields) == {
         "session_id",

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from payments import contracts, jobs, tables
 from payments.deps import PaymentsDeps
 from payments.kill_switch_reader import CachedKillSwitches
+from payments.payout_metrics import PayoutMetrics
 from payments.replay_guard import money_replay_guard
 from payments.settings import PaymentsSettings
 from payments.stripe_event_metrics import StripeEventMetrics
@@ -78,7 +79,14 @@ async def running(
         open_direct_pool(settings) as direct,
         stripe_client(settings, getattr(infra.app.state, "metrics_registry", None)) as stripe_api,
     ):
-        deps = build_deps(settings, infra, direct=direct, stripe_api=stripe_api)
+        registry = getattr(infra.app.state, "metrics_registry", None)
+        deps = build_deps(
+            settings,
+            infra,
+            direct=direct,
+            stripe_api=stripe_api,
+            payout_metrics=PayoutMetrics(registry),
+        )
         async with _background(settings, infra, subscriptions, deps):
             yield deps
 

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from messaging.subscriber import Delivery, Subscriptions
 
-from payments import billing_handlers, projection_handlers, reward_handlers, stripe_event_handlers
+from payments import (
+    billing_handlers,
+    payout_execution,
+    projection_handlers,
+    reward_handlers,
+    stripe_event_handlers,
+)
 from payments.contracts import (
     BillingChargeV1,
     MerchantCreatedV1,
     MerchantUpdatedV1,
+    PayoutExecuteV1,
     SessionCompletedV1,
     StripeEventReceivedV1,
     UserRegisteredV1,
 )
 from payments.deps import PaymentsDeps
 from payments.settings import BILLING_CHARGE_QUEUE as BILLING_QUEUE
+from payments.settings import PAYOUTS_EXECUTE_QUEUE as PAYOUTS_QUEUE
 from payments.settings import STRIPE_EVENTS_QUEUE
 
 SESSION_COMPLETED_QUEUE = "payments.session_completed"
 MERCHANTS_QUEUE = "payments.merchants"
 USERS_QUEUE = "payments.users"
 BILLING_CHARGE_QUEUE = BILLING_QUEUE
-MONEY_QUEUES = frozenset({SESSION_COMPLETED_QUEUE, BILLING_CHARGE_QUEUE})
+PAYOUTS_EXECUTE_QUEUE = PAYOUTS_QUEUE
+MONEY_QUEUES = frozenset({SESSION_COMPLETED_QUEUE, BILLING_CHARGE_QUEUE, PAYOUTS_EXECUTE_QUEUE})
 """Queues whose replay moves money: the dead-letter replay guard checks the kill switches."""
 
 subscriptions: Subscriptions[PaymentsDeps] = Subscriptions()
@@ -47,6 +56,12 @@ async def on_billing_charge(delivery: Delivery[PaymentsDeps]) -> None:
 async def on_stripe_event(delivery: Delivery[PaymentsDeps]) -> None:
     command = delivery.read(StripeEventReceivedV1)
     await stripe_event_handlers.process_event(_deps(delivery), command.event_id)
+
+
+@subscriptions.subscribe(PAYOUTS_EXECUTE_QUEUE, commands=[PayoutExecuteV1.message_type])
+async def on_payout_execute(delivery: Delivery[PaymentsDeps]) -> None:
+    command = delivery.read(PayoutExecuteV1)
+    await payout_execution.execute_payout(_deps(delivery), command.payout_id)
 
 
 @subscriptions.subscribe(

@@ -56,6 +56,49 @@ class MerchantBillingFailedV1(Event):
     error_code: str
 
 
+class PayoutExecuteV1(Command):
+    """payments → payments: phase 2 of one payout (the worker reloads it and its request)."""
+
+    message_type: ClassVar[str] = "payments.payouts.execute.v1"
+    payout_id: uuid.UUID
+
+
+class PayoutSucceededV1(Event):
+    """The transfer exists (created, or found by the reconciler or a webhook)."""
+
+    message_type: ClassVar[str] = "payout.succeeded.v1"
+    payout_id: uuid.UUID
+    driver_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    nova: int
+    stripe_transfer_id: str
+
+
+class PayoutFailedV1(Event):
+    """No transfer exists and none can appear; the Nova went back to the wallet."""
+
+    message_type: ClassVar[str] = "payout.failed.v1"
+    payout_id: uuid.UUID
+    driver_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    nova: int
+    error_code: str
+
+
+class PayoutUnknownV1(Event):
+    """Stripe may have acted; the reconciler settles it (the Nova stays in clearing)."""
+
+    message_type: ClassVar[str] = "payout.unknown.v1"
+    payout_id: uuid.UUID
+    driver_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    nova: int
+    error_code: str | None = None
+
+
 PUBLISHES = Contracts(
     "payments",
     [
@@ -64,6 +107,10 @@ PUBLISHES = Contracts(
         StripeEventReceivedV1,
         MerchantBilledV1,
         MerchantBillingFailedV1,
+        PayoutExecuteV1,
+        PayoutSucceededV1,
+        PayoutFailedV1,
+        PayoutUnknownV1,
     ],
 )
 

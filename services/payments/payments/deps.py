@@ -21,6 +21,7 @@ from messaging.outbox import Outbox
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payments.kill_switches import Operation, Switch
+from payments.payout_metrics import PayoutMetrics
 from payments.settings import PaymentsSettings
 from payments.stripe_event_metrics import StripeEventMetrics
 from payments.stripe_objects import StripeApi
@@ -74,6 +75,9 @@ class Hooks:
     async def before_event_claim(self, event_id: str) -> None:
         """A worker is about to claim a stored Stripe event."""
 
+    async def after_lease(self, leased: int) -> None:
+        """A reconciler pass (or the ops endpoint) tried to lease; ``leased`` payouts are its."""
+
 
 @dataclass
 class PaymentsDeps:
@@ -87,6 +91,7 @@ class PaymentsDeps:
     webhooks: WebhookVerifier
     hooks: Hooks = field(default_factory=Hooks)
     event_metrics: StripeEventMetrics = field(default_factory=StripeEventMetrics)
+    payout_metrics: PayoutMetrics = field(default_factory=PayoutMetrics)
 
 
 Deps = PaymentsDeps

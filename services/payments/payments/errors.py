@@ -12,6 +12,12 @@ kill switches  503 money_movement_disabled (a switch is off, or cannot be read: 
 billing        404 billing_charge_not_found
                422 payment_method_rejected (Stripe refused to attach or use it)
                503 stripe_unavailable (Stripe did not answer; nothing was stored: retry)
+payouts        409 payout_account_not_ready (no connected account, or payouts not enabled)
+               409 payout_in_progress (the driver has an open payout)
+               422 payout_amount_too_small (the Nova is worth less than one minor unit)
+               404 payout_not_found
+               422 payout_account_rejected (Stripe refused to create the connected account)
+               409 payout_reconcile_in_progress (another reconciler holds the payout's lease)
 any            503 dependency_unavailable (Postgres cannot answer: common.uow)
 """
 
@@ -83,3 +89,33 @@ class StripeUnavailableError(Unavailable):
 class ChargeNotFoundError(NotFound):
     code = "billing_charge_not_found"
     title = "No billing charge with this id"
+
+
+class PayoutAccountNotReadyError(Conflict):
+    code = "payout_account_not_ready"
+    title = "The payout account cannot receive payouts yet"
+
+
+class PayoutInProgressError(Conflict):
+    code = "payout_in_progress"
+    title = "A payout of this driver is still open"
+
+
+class PayoutAmountTooSmallError(Unprocessable):
+    code = "payout_amount_too_small"
+    title = "The amount is worth less than the smallest payout"
+
+
+class PayoutNotFoundError(NotFound):
+    code = "payout_not_found"
+    title = "No payout with this id"
+
+
+class PayoutReconcileInProgressError(Conflict):
+    code = "payout_reconcile_in_progress"
+    title = "Another reconciler is working on this payout"
+
+
+class PayoutAccountRejectedError(Unprocessable):
+    code = "payout_account_rejected"
+    title = "Stripe refused to create the payout account"

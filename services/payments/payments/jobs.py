@@ -4,14 +4,21 @@
 - ``parked-rewards``: applies rewards parked while earning was off (``SKIP LOCKED``);
 - ``stripe-events-requeue``: gives stored Stripe events no worker has taken (read-only mode,
   a lost command, an expired lease) their processing command again (``SKIP LOCKED``);
-- ``stripe-events-reaper``: deletes processed and ignored Stripe events past their retention.
+- ``stripe-events-reaper``: deletes processed and ignored Stripe events past their retention;
+- ``payout-reconciler``: settles ``unknown`` and stale ``pending`` payouts (a lease per payout
+  taken with ``SKIP LOCKED``; backoff in ``next_reconcile_at``).
 """
 
 from __future__ import annotations
 
 from common.periodic import PeriodicJob
 
-from payments import housekeeping_handlers, reward_handlers, stripe_event_handlers
+from payments import (
+    housekeeping_handlers,
+    payout_reconciler,
+    reward_handlers,
+    stripe_event_handlers,
+)
 from payments.deps import PaymentsDeps
 
 EVENT_REAPER_BATCH = 500
@@ -38,7 +45,18 @@ def periodic_jobs(deps: PaymentsDeps) -> list[PeriodicJob]:
     async def reap_events() -> int:
         return await stripe_event_handlers.reap_done(deps, batch=EVENT_REAPER_BATCH)
 
+    async def reconcile() -> int:
+        return await payout_reconciler.reconcile_due(
+            deps, batch=settings.payout_reconcile_batch_size
+        )
+
     return [
+        PeriodicJob(
+            "payout-reconciler",
+            settings.payout_reconcile_interval_seconds,
+            reconcile,
+            batch_size=settings.payout_reconcile_batch_size,
+        ),
         PeriodicJob(
             "idempotency-key-reaper",
             settings.idempotency_reaper_interval_seconds,

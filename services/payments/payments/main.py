@@ -12,7 +12,16 @@ from common.service import Infrastructure, create_service_app, lazy_app
 from fastapi import FastAPI
 from messaging.dead_letters.router import dead_letters_router
 
-from payments import admin_api, api, billing_api, bootstrap, consumers, webhook_api
+from payments import (
+    admin_api,
+    api,
+    billing_api,
+    bootstrap,
+    consumers,
+    payout_admin_api,
+    payout_api,
+    webhook_api,
+)
 from payments.settings import PaymentsSettings
 
 
@@ -30,8 +39,10 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
         title="Nerava payments",
         routers=[
             api.router,
+            payout_api.router,
             admin_api.router,
             billing_api.router,
+            payout_admin_api.router,
             webhook_api.router,
             dead_letters_router(),
         ],

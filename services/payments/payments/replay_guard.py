@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from payments.consumers import BILLING_CHARGE_QUEUE, MONEY_QUEUES
+from payments.consumers import BILLING_CHARGE_QUEUE, MONEY_QUEUES, PAYOUTS_EXECUTE_QUEUE
 from payments.deps import KillSwitchCheck
 from payments.kill_switches import Operation
 
@@ -18,5 +18,7 @@ def money_replay_guard(switches: KillSwitchCheck) -> Callable[[Sequence[Any]], A
             await switches.require(Operation.EARN)
         if BILLING_CHARGE_QUEUE in queues:
             await switches.require(Operation.BILLING)
+        if PAYOUTS_EXECUTE_QUEUE in queues:
+            await switches.require(Operation.PAYOUT)
 
     return guard

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from common.service import ConnectedServiceSettings
 from messaging.settings import MessagingSettings
 from pydantic import Field
@@ -10,6 +12,7 @@ from payments.stripe_settings import StripeSettings
 
 BILLING_CHARGE_QUEUE = "payments.billing.charge"
 STRIPE_EVENTS_QUEUE = "payments.stripe_events.process"
+PAYOUTS_EXECUTE_QUEUE = "payments.payouts.execute"
 STRIPE_RETRY_SCHEDULE = ("30s", "2m", "10m")
 
 
@@ -35,13 +38,28 @@ class PaymentsSettings(StripeSettings, ConnectedServiceSettings, MessagingSettin
     parked_rewards_batch_size: int = Field(default=100, ge=1, le=1_000)
     """Parked rewards applied per transaction."""
 
+    payout_currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
+    """The currency of drivers' payouts (Stripe's lowercase ISO code)."""
+    payout_minor_units_per_nova: Decimal = Field(default=Decimal("1"), gt=0, max_digits=20)
+    """The Nova→fiat rate: minor units (cents) per Nova, frozen on each payout when requested."""
+    payout_stale_pending_seconds: float = Field(default=900.0, ge=60)
+    """A payout still ``pending`` this long after its request (worker crashed, switch held it)
+    is reconciled like an ``unknown`` one (past the worker's 30s/2m/10m retries)."""
+    payout_reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    """How often each replica looks for payouts due for reconciliation."""
+    payout_reconcile_batch_size: int = Field(default=20, ge=1, le=500)
+    """Payouts one reconciler pass leases."""
+    payout_reconcile_lease_seconds: float = Field(default=60.0, ge=5, le=3600)
+    """How long a reconciler (job or ops endpoint) owns a payout; another actor skips it."""
+
     retry_schedules: dict[str, list[str]] = Field(
         default_factory=lambda: {
             BILLING_CHARGE_QUEUE: list(STRIPE_RETRY_SCHEDULE),
             STRIPE_EVENTS_QUEUE: list(STRIPE_RETRY_SCHEDULE),
+            PAYOUTS_EXECUTE_QUEUE: list(STRIPE_RETRY_SCHEDULE),
         }
     )
-    """Per-queue retry schedules; the billing worker and the Stripe event worker retry on
+    """Per-queue retry schedules; the Stripe workers (billing, payouts, Stripe events) retry on
     Stripe's (30s, 2m, 10m), then dead-letter."""
 
     emergency_readonly_mode: bool = False

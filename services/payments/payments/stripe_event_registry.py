@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from payments import billing_webhooks
+from payments import billing_webhooks, payout_webhook_handlers
 from payments.deps import PaymentsDeps
 
 EventHandler = Callable[[PaymentsDeps, Mapping[str, Any]], Awaitable[None]]
@@ -27,6 +27,9 @@ EventHandler = Callable[[PaymentsDeps, Mapping[str, Any]], Awaitable[None]]
 EVENT_HANDLERS: dict[str, EventHandler] = {
     "payment_intent.succeeded": billing_webhooks.on_payment_intent_succeeded,
     "payment_intent.payment_failed": billing_webhooks.on_payment_intent_payment_failed,
+    "account.updated": payout_webhook_handlers.on_account_updated,
+    "transfer.created": payout_webhook_handlers.on_transfer_created,
+    "transfer.reversed": payout_webhook_handlers.on_transfer_reversed,
 }
 
 CONNECT_EVENT_TYPES: frozenset[str] = frozenset({"account.updated"})

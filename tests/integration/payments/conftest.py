@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from payments.deps import Hooks
-from payments.settings import BILLING_CHARGE_QUEUE, PaymentsSettings
+from payments.settings import BILLING_CHARGE_QUEUE, PAYOUTS_EXECUTE_QUEUE, PaymentsSettings
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.fakes.stripe.control import StripeControl
@@ -44,7 +44,11 @@ def payments_settings(infra: RunInfra, fake_stripe: StripeControl) -> SettingsFa
             "rabbitmq_url": infra.rabbitmq_url,
             "retry_tiers": ["1s", "2s"],
             "retry_default_schedule": ["1s", "2s"],
-            "retry_schedules": {BILLING_CHARGE_QUEUE: ["1s", "2s"]},
+            "retry_schedules": {
+                BILLING_CHARGE_QUEUE: ["1s", "2s"],
+                PAYOUTS_EXECUTE_QUEUE: ["1s", "2s"],
+            },
+            "payout_reconcile_interval_seconds": 3600,  # tests run the reconciler themselves
             "graceful_timeout_seconds": 10,
             "outbox_poll_seconds": 0.2,
             "kill_switch_cache_seconds": 0,

@@ -1,0 +1,237 @@
+"""The Stripe part of ``bench.payments``: ``POST /v1/payouts`` while Stripe is healthy and while
+it hangs every call for 30 s (one JSON line per scenario, then the verdict).
+
+The payments service runs as a uvicorn process with its worker and relay, pointed at the fake
+Stripe of ``tests/fakes/stripe`` (in this process, through the real SDK). 20 concurrent clients
+post payouts for distinct drivers (one open payout per driver), each with an onboarded Express
+account and Nova. Only the 202s are timed: phase 1 is one transaction and never awaits Stripe,
+so the hanging Stripe (the worker's calls time out and the payouts go ``unknown``) must not
+move the request path. Targets: p99 <= 250 ms while Stripe hangs, and within 1.1x of the
+healthy p99 (same run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from bench.report import emit, latency_figures, ratio
+from tests.fakes.core.server import start
+from tests.fakes.stripe.app import build_app
+from tests.fakes.stripe.config import StripeFakeConfig
+from tests.fakes.stripe.control import StripeControl
+from tests.support.jwt_tokens import TestSigningKeys
+
+BENCH = "payments"
+ROOT = Path(__file__).resolve().parents[2]
+CLIENTS = 20
+PER_SCENARIO = 400
+WARMUP = 40
+NOVA = 100
+TARGET_HANG_P99_MS = 250.0
+TARGET_RATIO = 1.1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _drivers(dsn: str, stripe: StripeControl, count: int) -> list[uuid.UUID]:
+    """``count`` drivers with Nova and an onboarded connected account each."""
+    drivers = [uuid.uuid4() for _ in range(count)]
+    accounts = [(await stripe.create_account(ready=True))["id"] for _ in drivers]
+    conn = await asyncpg.connect(dsn)
+    try:
+        for driver, account in zip(drivers, accounts, strict=True):
+            await conn.execute(
+                "SELECT status FROM payments.post_journal('grant', $1, 'bench', 'seed', '{}',"
+                " ARRAY[payments.ledger_account('system','platform','grants',true),"
+                "       payments.ledger_account('driver', $2, 'wallet')], ARRAY[$3, $4]::bigint[])",
+                f"bench-payout-seed:{driver}",
+                str(driver),
+                -NOVA * 10,
+                NOVA * 10,
+            )
+            await conn.execute(
+                "INSERT INTO payments.payout_accounts (driver_id, stripe_account_id,"
+                " payouts_enabled) VALUES ($1, $2, true)",
+                driver,
+                account,
+            )
+    finally:
+        await conn.close()
+    return drivers
+
+
+async def _jwks_server(keys: TestSigningKeys) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+
+    async def jwks(_: web.Request) -> web.Response:
+        return web.json_response(keys.jwks())
+
+    app.router.add_get("/jwks.json", jwks)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}/jwks.json"
+
+
+def _start_service(
+    infra: Any, jwks_url: str, port: int, stripe: StripeControl
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ENV": "test",
+        "DATABASE_URL": infra.database_url,
+        "RABBITMQ_URL": infra.rabbitmq_url,
+        "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}",
+        "JWKS_URL": jwks_url,
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL_SIZE": "40",
+        "DB_MAX_OVERFLOW": "10",
+        "KILL_SWITCH_CACHE_SECONDS": "2",
+        "STRIPE_SECRET_KEY": stripe.api_key,
+        "STRIPE_API_BASE": stripe.url,
+        "STRIPE_WEBHOOK_SECRETS": f'["{stripe.webhook_secret}"]',
+        "PAYOUT_RECONCILE_INTERVAL_SECONDS": "3600",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "payments.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+
+
+async def _wait_ready(session: aiohttp.ClientSession, base: str) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                async with session.get(f"{base}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+
+
+async def _post(session: aiohttp.ClientSession, base: str, token: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    async with session.post(
+        f"{base}/v1/payouts",
+        json={"nova": NOVA},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"bench-{uuid.uuid4()}"},
+    ) as resp:
+        await resp.read()
+        return resp.status, time.perf_counter() - started
+
+
+async def _scenario(
+    session: aiohttp.ClientSession, base: str, tokens: list[str]
+) -> tuple[list[float], int]:
+    queue = iter(tokens)
+    samples: list[float] = []
+    failures = 0
+
+    async def client() -> None:
+        nonlocal failures
+        for token in queue:
+            status, took = await _post(session, base, token)
+            if status == 202:
+                samples.append(took)
+            else:
+                failures += 1
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return samples, failures
+
+
+async def run(infra: Any) -> None:
+    """Both payout scenarios against one service process (the database is migrated)."""
+    dsn = infra.database_url.replace("postgresql+asyncpg", "postgresql")
+    config = StripeFakeConfig()
+    fake = await start(build_app(config))
+    keys = TestSigningKeys()
+    runner, jwks_url = await _jwks_server(keys)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as admin:
+        stripe = StripeControl(fake.url, admin, config)
+        await stripe.configure(**config.to_json())
+        drivers = await _drivers(dsn, stripe, WARMUP + 2 * PER_SCENARIO)
+        tokens = [
+            keys.mint(sub=str(d), role="driver", exp=int(time.time()) + 3600) for d in drivers
+        ]
+        process = _start_service(infra, jwks_url, port, stripe)
+        try:
+            connector = aiohttp.TCPConnector(limit=CLIENTS)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                await _wait_ready(session, base)
+                await _scenario(session, base, tokens[:WARMUP])
+                figures: dict[str, dict[str, float]] = {}
+                for name, batch in (
+                    ("payout_post_healthy_stripe", tokens[WARMUP : WARMUP + PER_SCENARIO]),
+                    ("payout_post_hanging_stripe", tokens[WARMUP + PER_SCENARIO :]),
+                ):
+                    if name.endswith("hanging_stripe"):
+                        await stripe.hang("*", seconds=30.0, times=None)
+                    started = time.perf_counter()
+                    samples, failures = await _scenario(session, base, batch)
+                    elapsed = time.perf_counter() - started
+                    figures[name] = latency_figures(samples)
+                    emit(
+                        BENCH,
+                        name,
+                        requests=len(batch),
+                        concurrency=CLIENTS,
+                        accepted=len(samples),
+                        failures=failures,
+                        per_second=round(len(batch) / elapsed, 1),
+                        stripe_calls_in_flight=await stripe.in_flight(),
+                        **figures[name],
+                    )
+                healthy = figures["payout_post_healthy_stripe"]["p99_ms"]
+                hanging = figures["payout_post_hanging_stripe"]["p99_ms"]
+                emit(
+                    BENCH,
+                    "payout_post_verdict",
+                    hanging_p99_ms=hanging,
+                    healthy_p99_ms=healthy,
+                    hanging_to_healthy_p99=ratio(hanging, healthy),
+                    target_hanging_p99_ms=TARGET_HANG_P99_MS,
+                    target_ratio=TARGET_RATIO,
+                    p99_target_met=hanging <= TARGET_HANG_P99_MS,
+                    ratio_target_met=hanging <= healthy * TARGET_RATIO,
+                )
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+            await stripe.reset()
+            await runner.cleanup()
+            await fake.close()
