@@ -2,7 +2,8 @@
 success, and the failure protocol (``FailureHandler``) on any exception.
 
 Subscribers run with ``AckPolicy.MANUAL``: this middleware alone settles each delivery. A
-handler cancelled during shutdown leaves its delivery unsettled (redelivered later).
+handler cancelled during shutdown leaves its delivery unsettled (redelivered later). A delivery
+from ``<queue>.retry`` fails, counts and routes as one of ``<queue>`` (its source queue).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from messaging.failure_handler import FailureHandler
+from messaging.topology import source_queue
 
 _tracer = trace.get_tracer("messaging")
 
@@ -39,20 +41,23 @@ class FailureMiddleware(BaseMiddleware):
         assert message is not None
         return message  # type: ignore[no-any-return]
 
-    def _queue(self) -> str:
+    def _consumed(self) -> str:
         subscriber = self.context.get("handler_")
         return str(subscriber.queue.name)
+
+    def _queue(self) -> str:
+        return source_queue(self._consumed())
 
     async def on_receive(self) -> None:
         raw = self.raw
         parent = extract_trace_context(dict(raw.headers or {}))
         self._span = _tracer.start_span(
-            f"{self._queue()} process",
+            f"{self._consumed()} process",
             context=parent,
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "rabbitmq",
-                "messaging.destination.name": self._queue(),
+                "messaging.destination.name": self._consumed(),
                 "messaging.message.id": raw.message_id or "",
                 "messaging.message.type": raw.type or "",
             },
