@@ -11,6 +11,11 @@ timeout) with one client span per statement, like the engine's (``common.sql_spa
 
 Every failure of the database or the driver surfaces as :class:`DirectSqlError` (the caller
 answers 503); a connection broken by a server restart fails one call and leaves the pool.
+
+A connection goes back to the pool without asyncpg's reset query (``pg_advisory_unlock_all()``,
+``CLOSE ALL``, ``UNLISTEN *``, ``RESET ALL``: one more round trip per statement): a single
+autocommit statement leaves no session state behind (no transaction, cursor, listener, advisory
+lock or ``SET``). An open transaction would still be rolled back by the pool.
 """
 
 from __future__ import annotations
@@ -80,6 +85,10 @@ class DirectPool:
         return row
 
 
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """Single autocommit statements leave no session state (module docstring)."""
+
+
 @asynccontextmanager
 async def open_direct_pool(settings: DatabaseSettings) -> AsyncIterator[DirectPool]:
     """A pool of up to ``DB_POOL_SIZE`` connections, opened on first use, closed on exit."""
@@ -89,6 +98,7 @@ async def open_direct_pool(settings: DatabaseSettings) -> AsyncIterator[DirectPo
         min_size=0,
         max_size=settings.db_pool_size,
         timeout=5,
+        reset=_nothing_to_reset,
         server_settings={
             "search_path": f"{settings.db_schema},public",
             "statement_timeout": str(settings.db_statement_timeout_ms),
