@@ -82,6 +82,28 @@ class Outbox:
     ) -> list[Envelope]:
         if not messages:
             return []
+        rows, envelopes = self.rows(
+            messages,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            message_ids=message_ids,
+            occurred_at=occurred_at,
+        )
+        await session.execute(self._insert, rows)
+        return envelopes
+
+    def rows(
+        self,
+        messages: list[Message],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        message_ids: list[uuid.UUID] | None = None,
+        occurred_at: datetime | None = None,
+    ) -> tuple[list[dict[str, Any]], list[Envelope]]:
+        """The outbox rows of ``messages`` and their envelopes, for a caller that inserts them
+        in a statement of its own (a hot path's single statement); it must also ``NOTIFY``
+        :func:`notify_channel` in that transaction, as :meth:`add_many` does."""
         correlation = correlation_id or current_request_id()
         when = occurred_at or utc_now()
         base_headers = inject_trace_headers({h.ORIGIN_SERVICE: self.contracts.producer})
@@ -111,5 +133,4 @@ class Outbox:
                     "body": envelope.to_bytes(),
                 }
             )
-        await session.execute(self._insert, rows)
-        return envelopes
+        return rows, envelopes

@@ -51,8 +51,11 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     retry_schedules: dict[str, list[str]] = Field(
         default_factory=lambda: {SEND_QUEUE: list(SMS_SCHEDULE)}
     )
-    # Sends in flight per process (the prefetch is the concurrency): within the DB pool.
-    queue_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 12})
+    # Sends in flight per process (the prefetch is the concurrency). A send holds no database
+    # connection while Twilio answers, so this is well above the pools; retries of sends
+    # (``notifications.sms.send.retry``) get their own, small share.
+    queue_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 48})
+    queue_retry_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 4})
 
     # --- SMS
     sms_sender: SmsSenderName | None = None
