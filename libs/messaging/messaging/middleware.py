@@ -52,12 +52,13 @@ class FailureMiddleware(BaseMiddleware):
         raw = self.raw
         parent = extract_trace_context(dict(raw.headers or {}))
         self._span = _tracer.start_span(
-            f"{self._consumed()} process",
+            f"{self._queue()} process",
             context=parent,
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "rabbitmq",
-                "messaging.destination.name": self._consumed(),
+                "messaging.destination.name": self._queue(),
+                "messaging.rabbitmq.consumed_queue": self._consumed(),
                 "messaging.message.id": raw.message_id or "",
                 "messaging.message.type": raw.type or "",
             },
