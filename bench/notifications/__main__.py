@@ -6,7 +6,8 @@
    the service (delivery row, attempt, Twilio call, outcome + outbox), until the fake received
    every one: messages/s and the ratio to ``raw_sdk`` (targets >= 500/s, >= 0.5x).
 3. ``fresh_latency_alone`` / ``fresh_latency_in_retry_storm``: fresh SMS at a steady rate,
-   latency from publish to Twilio's answer (the attempt's ``finished_at``), p50/p99; alone, and
+   latency from publish to Twilio's answer (the attempt's ``finished_at``), p50/p99, and the p50
+   of its first part, publish to the attempt's start (``to_attempt_p50_ms``); alone, and
    while 1,000 messages cycle through the retry tiers (the fake answers them 503: each retry
    looks the earlier attempt up, then sends again), measured once every storm message has failed
    its first attempt. Target: p50 up by at most 10 %.
@@ -160,9 +161,15 @@ async def until_calls(fake: TwilioControl, n: int, limit_s: float = 900) -> None
     await eventually(truthy(received), what="the fake to receive every SMS", timeout=limit_s)
 
 
+@dataclass(frozen=True)
+class Latencies:
+    total: list[float]  # publish -> Twilio's answer recorded
+    to_attempt: list[float]  # publish -> the attempt started (queue and consume)
+
+
 async def fresh_latencies(
     infra: BenchInfra, channel: aio_pika.abc.AbstractChannel, tag: str, plan: Plan
-) -> list[float]:
+) -> Latencies:
     envelopes = [command(phone(500_000 + i), i, tag) for i in range(plan.fresh_n)]
     sent: dict[str, float] = {}
     origin = time.perf_counter()
@@ -180,7 +187,7 @@ async def fresh_latencies(
         async with engine.connect() as conn:
             rows[:] = list(
                 await conn.execute(
-                    select(d.c.delivery_key, a.c.finished_at)
+                    select(d.c.delivery_key, a.c.started_at, a.c.finished_at)
                     .join(a, a.c.delivery_id == d.c.id)
                     .where(d.c.delivery_key.like(f"{tag}:%"), a.c.outcome == "accepted")
                 )
@@ -195,9 +202,17 @@ async def fresh_latencies(
         pass  # reported: the samples are fewer than the messages sent
     finally:
         await engine.dispose()
-    return [
-        finished.timestamp() - sent[key] for key, finished in rows if isinstance(finished, datetime)
-    ]
+    done = [(key, started, end) for key, started, end in rows if isinstance(end, datetime)]
+    return Latencies(
+        total=[end.timestamp() - sent[key] for key, _, end in done],
+        to_attempt=[started.timestamp() - sent[key] for key, started, _ in done],
+    )
+
+
+def figures(latencies: Latencies) -> dict[str, Any]:
+    """p50/p90/p99/mean of the whole latency, and the p50 of its queue-and-consume part."""
+    queued = latency_figures(latencies.to_attempt)
+    return {**latency_figures(latencies.total), "to_attempt_p50_ms": queued["p50_ms"]}
 
 
 async def main(plan: Plan) -> int:
@@ -238,13 +253,13 @@ async def main(plan: Plan) -> int:
 
                 meter = CpuMeter(service=service.pid)
                 alone = await fresh_latencies(infra, channel, "alone", plan)
-                alone_figures = latency_figures(alone)
+                alone_figures = figures(alone)
                 emit(
                     BENCH,
                     "fresh_latency_alone",
                     rate_per_s=plan.fresh_rate,
                     sent=plan.fresh_n,
-                    samples=len(alone),
+                    samples=len(alone.total),
                     **alone_figures,
                     **meter.ms_per(plan.fresh_n),
                 )
@@ -268,13 +283,13 @@ async def main(plan: Plan) -> int:
                 during = await fresh_latencies(infra, channel, "storm-fresh", plan)
                 cpu = meter.ms_per(plan.fresh_n)
                 retried = await fake.calls("messages.list") - lookups
-                during_figures = latency_figures(during)
+                during_figures = figures(during)
                 emit(
                     BENCH,
                     "fresh_latency_in_retry_storm",
                     rate_per_s=plan.fresh_rate,
                     sent=plan.fresh_n,
-                    samples=len(during),
+                    samples=len(during.total),
                     storm_messages=plan.storm_n,
                     storm_tiers=STORM_TIERS,
                     storm_retries_meanwhile=retried,
