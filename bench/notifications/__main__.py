@@ -64,6 +64,7 @@ class Plan:
     fresh_rate: float = 50.0  # fresh SMS per second in the latency scenarios
     fresh_n: int = 400
     storm_n: int = 1_000
+    retry_prefetch: int | None = None  # the service's default unless set
 
 
 def phone(i: int) -> str:
@@ -93,23 +94,28 @@ async def raw_sdk(fake: TwilioControl, n: int) -> float:
         await transport.close()
 
 
-def service_settings(infra: BenchInfra, fake: TwilioControl) -> dict[str, str]:
-    """The service's environment: its defaults, but every retry in the 5 s tier."""
+def service_settings(infra: BenchInfra, fake: TwilioControl, plan: Plan) -> dict[str, str]:
+    """The service's environment: its defaults, but every retry in the 5 s tier (and the
+    plan's retry prefetch, if it sets one)."""
+    overrides: dict[str, object] = {}
+    if plan.retry_prefetch is not None:
+        overrides["queue_retry_prefetch"] = {SEND_QUEUE: plan.retry_prefetch}
     return service_env(
         infra,
         fake,
         retry_tiers=["5s"],
         retry_default_schedule=["5s"],
         retry_schedules={SEND_QUEUE: STORM_TIERS},
+        **overrides,
     )
 
 
-def concurrency() -> dict[str, int]:
-    """The default prefetch of the send queue and of its retry queue (figures only)."""
+def concurrency(plan: Plan) -> dict[str, int]:
+    """The prefetch of the send queue and of its retry queue (figures only)."""
     defaults = NotificationsSettings(env="test", sms_sender=None)
     return {
         "prefetch": defaults.prefetch(SEND_QUEUE),
-        "retry_prefetch": defaults.retry_prefetch(SEND_QUEUE),
+        "retry_prefetch": plan.retry_prefetch or defaults.retry_prefetch(SEND_QUEUE),
     }
 
 
@@ -231,7 +237,7 @@ async def main(plan: Plan) -> int:
         await fake.reset()
         await fake.configure(callback_delay_seconds=3600)
 
-        async with service_process(service_settings(infra, fake)) as service:
+        async with service_process(service_settings(infra, fake, plan)) as service:
             connection = await aio_pika.connect(infra.rabbitmq_url)
             channel = await connection.channel(publisher_confirms=True)
             try:
@@ -245,7 +251,7 @@ async def main(plan: Plan) -> int:
                     BENCH,
                     "service_end_to_end",
                     messages=plan.messages,
-                    **concurrency(),
+                    **concurrency(plan),
                     msg_per_s=round(rate, 1),
                     ratio_to_raw_sdk=ratio(rate, raw_sdk_rate),
                     **meter.ms_per(plan.messages),
@@ -319,6 +325,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--fresh", type=int, default=defaults.fresh_n)
     parser.add_argument("--storm", type=int, default=defaults.storm_n)
+    parser.add_argument("--retry-prefetch", type=int, help="QUEUE_RETRY_PREFETCH of the sends")
     args = parser.parse_args()
-    plan = Plan(args.messages, args.fresh_rate, args.fresh, args.storm)
+    plan = Plan(args.messages, args.fresh_rate, args.fresh, args.storm, args.retry_prefetch)
     sys.exit(asyncio.run(main(plan)))
