@@ -5,7 +5,7 @@ Every value is an environment variable (lists and mappings as JSON), e.g.::
     RETRY_TIERS='["5s","30s","2m","10m","30m","2h"]'
     RETRY_SCHEDULES='{"notifications.sms.send": ["5s","30s","2m","10m","30m"]}'
     QUEUE_PREFETCH='{"payments.stripe.commands": 10}'
-    QUEUE_RETRY_PREFETCH='{"notifications.sms.send": 2}'
+    QUEUE_RETRY_PREFETCH='{"notifications.sms.send": 1}'
 
 The prefetch of a queue is its concurrency per process; ``<queue>.retry`` (where the retry tiers
 deliver) has its own, ``DEFAULT_RETRY_PREFETCH`` unless ``QUEUE_RETRY_PREFETCH`` names the queue.
