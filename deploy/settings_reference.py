@@ -78,6 +78,8 @@ DESCRIPTIONS: dict[str, str] = {
     "RETRY_SCHEDULES": "per-queue schedules, JSON `{queue: [tiers]}`",
     "DEFAULT_PREFETCH": "unacknowledged deliveries per consumer",
     "QUEUE_PREFETCH": "per-queue prefetch, JSON `{queue: n}`",
+    "DEFAULT_RETRY_PREFETCH": "unacknowledged deliveries per consumer of a `<queue>.retry` queue",
+    "QUEUE_RETRY_PREFETCH": "per-queue prefetch of `<queue>.retry`, JSON `{queue: n}`",
     "DELIVERY_LIMIT": "quorum-queue delivery limit (crash-loop net) of work queues",
     "QUEUE_DELIVERY_LIMITS": "per-queue delivery limits, JSON `{queue: n}`",
     "HANDLER_TIMEOUT_SECONDS": "time one delivery's handler may take before it counts as failed",

@@ -6,55 +6,73 @@
    the service (delivery row, attempt, Twilio call, outcome + outbox), until the fake received
    every one: messages/s and the ratio to ``raw_sdk`` (targets >= 500/s, >= 0.5x).
 3. ``fresh_latency_alone`` / ``fresh_latency_in_retry_storm``: fresh SMS at a steady rate,
-   latency from publish to Twilio's answer (the attempt's ``finished_at``), p50/p99; alone, and
+   latency from publish to Twilio's answer (the attempt's ``finished_at``), p50/p99, and the p50
+   of its first part, publish to the attempt's start (``to_attempt_p50_ms``); alone, and
    while 1,000 messages cycle through the retry tiers (the fake answers them 503: each retry
-   looks the earlier attempt up, then sends again). Target: p50 up by at most 10 %.
-The fake Twilio runs as its own process; the service runs in this one.
+   looks the earlier attempt up, then sends again), measured once every storm message has failed
+   its first attempt. Target: p50 up by at most 10 %.
+
+The fake Twilio and the service each run as their own process (uvicorn, one worker, the
+service's default prefetch and pools); every scenario also reports the CPU milliseconds each
+process spent per message (``*_cpu_ms_per_msg``, from /proc): on a shared machine the rates
+move with the neighbours' load, the CPU per message much less. In ``raw_sdk`` the ``client`` is
+this process (the SDK alone); in the storm the service's CPU includes the retries it ran.
+``--fresh-rate`` (default 50/s) must stay well below the service's rate on the machine, or both
+latency scenarios measure a backlog instead of latency.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aio_pika
-from asgi_lifespan import LifespanManager
 from common.twilio_transport import twilio_http_client
 from messaging.envelope import Envelope
 from messaging.topology import COMMANDS_EXCHANGE
 from notifications import tables
-from notifications.main import create_app
 from notifications.settings import SEND_QUEUE, NotificationsSettings
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 from twilio.rest import Client
 
 from bench.messaging.isolation import BenchInfra
-from bench.notifications.stack import fake_twilio_process, scratch
+from bench.notifications.stack import fake_twilio_process, scratch, service_env, service_process
+from bench.proc import CpuMeter
 from bench.report import emit, latency_figures, ratio
 from tests.fakes.twilio.control import TwilioControl
 from tests.support.polling import eventually, truthy
 
 BENCH = "notifications"
-N_THROUGHPUT = 3_000
 IN_FLIGHT = 64
 WINDOW = 500
-FRESH_RATE = 50  # per second
-FRESH_N = 400
-STORM_N = 1_000
 STORM_PHONE = "+19995550100"
-STORM_TIERS = ["5s"] * 6  # the first tier of the SMS schedule, kept for the whole measurement
+STORM_TIERS = ["5s"] * 6
+ACCEPT_WAIT_S = 180  # the first tier of the SMS schedule, kept for the whole measurement
+
+
+@dataclass(frozen=True)
+class Plan:
+    messages: int = 3_000  # raw SDK and service throughput
+    fresh_rate: float = 50.0  # fresh SMS per second in the latency scenarios
+    fresh_n: int = 400
+    storm_n: int = 1_000
+    retry_prefetch: int | None = None  # the service's default unless set
 
 
 def phone(i: int) -> str:
     return f"+1415{i % 10_000_000:07d}"
 
 
-async def raw_sdk(fake: TwilioControl) -> float:
+async def raw_sdk(fake: TwilioControl, n: int) -> float:
+    """Messages per second of the SDK alone, ``IN_FLIGHT`` at a time."""
     transport = twilio_http_client(fake.url, timeout=10)
     client = Client(fake.account_sid, fake.auth_token, fake.account_sid, http_client=transport)
     slots = asyncio.Semaphore(IN_FLIGHT)
@@ -70,29 +88,35 @@ async def raw_sdk(fake: TwilioControl) -> float:
 
     try:
         started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(N_THROUGHPUT)))
-        return N_THROUGHPUT / (time.perf_counter() - started)
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return n / (time.perf_counter() - started)
     finally:
         await transport.close()
 
 
-def settings(infra: BenchInfra, fake: TwilioControl) -> NotificationsSettings:
-    return NotificationsSettings(
-        env="test",
-        log_level="WARNING",
-        database_url=infra.database_url,
-        db_pool_size=12,
-        rabbitmq_url=infra.rabbitmq_url,
-        sms_sender="twilio",
-        twilio_account_sid=fake.account_sid,
-        twilio_auth_token=fake.auth_token,
-        twilio_messaging_service_sid=fake.config.messaging_service_sid,
-        twilio_api_base=fake.url,
-        public_base_url="http://127.0.0.1:9",
+def service_settings(infra: BenchInfra, fake: TwilioControl, plan: Plan) -> dict[str, str]:
+    """The service's environment: its defaults, but every retry in the 5 s tier (and the
+    plan's retry prefetch, if it sets one)."""
+    overrides: dict[str, object] = {}
+    if plan.retry_prefetch is not None:
+        overrides["queue_retry_prefetch"] = {SEND_QUEUE: plan.retry_prefetch}
+    return service_env(
+        infra,
+        fake,
         retry_tiers=["5s"],
         retry_default_schedule=["5s"],
         retry_schedules={SEND_QUEUE: STORM_TIERS},
+        **overrides,
     )
+
+
+def concurrency(plan: Plan) -> dict[str, int]:
+    """The prefetch of the send queue and of its retry queue (figures only)."""
+    defaults = NotificationsSettings(env="test", sms_sender=None)
+    return {
+        "prefetch": defaults.prefetch(SEND_QUEUE),
+        "retry_prefetch": plan.retry_prefetch or defaults.retry_prefetch(SEND_QUEUE),
+    }
 
 
 def command(to: str, i: int, tag: str) -> Envelope:
@@ -136,23 +160,29 @@ async def publish(channel: aio_pika.abc.AbstractChannel, envelopes: list[Envelop
     return sent_at
 
 
-async def until_calls(fake: TwilioControl, n: int, limit_s: float = 300) -> None:
+async def until_calls(fake: TwilioControl, n: int, limit_s: float = 900) -> None:
     async def received() -> bool:
         return await fake.calls("messages.create") >= n
 
     await eventually(truthy(received), what="the fake to receive every SMS", timeout=limit_s)
 
 
+@dataclass(frozen=True)
+class Latencies:
+    total: list[float]  # publish -> Twilio's answer recorded
+    to_attempt: list[float]  # publish -> the attempt started (queue and consume)
+
+
 async def fresh_latencies(
-    infra: BenchInfra, channel: aio_pika.abc.AbstractChannel, tag: str
-) -> list[float]:
-    envelopes = [command(phone(500_000 + i), i, tag) for i in range(FRESH_N)]
+    infra: BenchInfra, channel: aio_pika.abc.AbstractChannel, tag: str, plan: Plan
+) -> Latencies:
+    envelopes = [command(phone(500_000 + i), i, tag) for i in range(plan.fresh_n)]
     sent: dict[str, float] = {}
     origin = time.perf_counter()
     for i, envelope in enumerate(envelopes):
         [at] = await publish(channel, [envelope])
         sent[str(envelope.data["delivery_key"])] = at
-        delay = i / FRESH_RATE - (time.perf_counter() - origin)
+        delay = i / plan.fresh_rate - (time.perf_counter() - origin)
         if delay > 0:
             await asyncio.sleep(delay)  # a steady rate, not a burst
     engine = create_async_engine(infra.database_url)
@@ -163,64 +193,81 @@ async def fresh_latencies(
         async with engine.connect() as conn:
             rows[:] = list(
                 await conn.execute(
-                    select(d.c.delivery_key, a.c.finished_at)
+                    select(d.c.delivery_key, a.c.started_at, a.c.finished_at)
                     .join(a, a.c.delivery_id == d.c.id)
                     .where(d.c.delivery_key.like(f"{tag}:%"), a.c.outcome == "accepted")
                 )
             )
-        return len(rows) >= FRESH_N
+        return len(rows) >= plan.fresh_n
 
     try:
         await eventually(
-            truthy(all_accepted), what="every send accepted", timeout=120, interval=0.2
+            truthy(all_accepted), what="every send accepted", timeout=ACCEPT_WAIT_S, interval=0.2
         )
+    except AssertionError:
+        pass  # reported: the samples are fewer than the messages sent
     finally:
         await engine.dispose()
-    return [
-        finished.timestamp() - sent[key] for key, finished in rows if isinstance(finished, datetime)
-    ]
+    done = [(key, started, end) for key, started, end in rows if isinstance(end, datetime)]
+    return Latencies(
+        total=[end.timestamp() - sent[key] for key, _, end in done],
+        to_attempt=[started.timestamp() - sent[key] for key, started, _ in done],
+    )
 
 
-async def main() -> int:
-    async with scratch() as infra, fake_twilio_process() as fake:
-        baseline = raw_sdk_rate = await raw_sdk(fake)
+def figures(latencies: Latencies) -> dict[str, Any]:
+    """p50/p90/p99/mean of the whole latency, and the p50 of its queue-and-consume part."""
+    queued = latency_figures(latencies.to_attempt)
+    return {**latency_figures(latencies.total), "to_attempt_p50_ms": queued["p50_ms"]}
+
+
+async def main(plan: Plan) -> int:
+    async with scratch() as infra, fake_twilio_process() as twilio:
+        fake = twilio.control
+        meter = CpuMeter(client=os.getpid(), fake=twilio.pid)
+        raw_sdk_rate = await raw_sdk(fake, plan.messages)
         emit(
             BENCH,
             "raw_sdk",
-            messages=N_THROUGHPUT,
+            messages=plan.messages,
             in_flight=IN_FLIGHT,
-            msg_per_s=round(baseline, 1),
+            msg_per_s=round(raw_sdk_rate, 1),
+            **meter.ms_per(plan.messages),
         )
         await fake.reset()
         await fake.configure(callback_delay_seconds=3600)
 
-        app = create_app(settings(infra, fake))
-        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        async with service_process(service_settings(infra, fake, plan)) as service:
             connection = await aio_pika.connect(infra.rabbitmq_url)
             channel = await connection.channel(publisher_confirms=True)
             try:
-                envelopes = [command(phone(i), i, "tput") for i in range(N_THROUGHPUT)]
+                envelopes = [command(phone(i), i, "tput") for i in range(plan.messages)]
+                meter = CpuMeter(service=service.pid, fake=twilio.pid)
                 started = time.perf_counter()
                 await publish(channel, envelopes)
-                await until_calls(fake, N_THROUGHPUT)
-                rate = N_THROUGHPUT / (time.perf_counter() - started)
+                await until_calls(fake, plan.messages)
+                rate = plan.messages / (time.perf_counter() - started)
                 emit(
                     BENCH,
                     "service_end_to_end",
-                    messages=N_THROUGHPUT,
-                    prefetch=12,
+                    messages=plan.messages,
+                    **concurrency(plan),
                     msg_per_s=round(rate, 1),
                     ratio_to_raw_sdk=ratio(rate, raw_sdk_rate),
+                    **meter.ms_per(plan.messages),
                 )
 
-                alone = await fresh_latencies(infra, channel, "alone")
-                alone_figures = latency_figures(alone)
+                meter = CpuMeter(service=service.pid)
+                alone = await fresh_latencies(infra, channel, "alone", plan)
+                alone_figures = figures(alone)
                 emit(
                     BENCH,
                     "fresh_latency_alone",
-                    rate_per_s=FRESH_RATE,
-                    samples=len(alone),
+                    rate_per_s=plan.fresh_rate,
+                    sent=plan.fresh_n,
+                    samples=len(alone.total),
                     **alone_figures,
+                    **meter.ms_per(plan.fresh_n),
                 )
 
                 await fake.add_fault(
@@ -230,24 +277,35 @@ async def main() -> int:
                     times=None,
                     match={"To": STORM_PHONE},
                 )
-                storm = [command(STORM_PHONE, i, "storm") for i in range(STORM_N)]
+                creates = await fake.calls("messages.create")
+                storm = [command(STORM_PHONE, i, "storm") for i in range(plan.storm_n)]
                 await publish(channel, storm)
-                await asyncio.sleep(6)  # the storm has gone through the tier once
-                during = await fresh_latencies(infra, channel, "storm-fresh")
-                during_figures = latency_figures(during)
+                # Measure while the storm cycles through the tiers, not behind its first
+                # attempts: every storm message has failed once and is in the tier or back.
+                await until_calls(fake, creates + plan.storm_n)
+                await asyncio.sleep(2)
+                lookups = await fake.calls("messages.list")
+                meter = CpuMeter(service=service.pid)
+                during = await fresh_latencies(infra, channel, "storm-fresh", plan)
+                cpu = meter.ms_per(plan.fresh_n)
+                retried = await fake.calls("messages.list") - lookups
+                during_figures = figures(during)
                 emit(
                     BENCH,
                     "fresh_latency_in_retry_storm",
-                    rate_per_s=FRESH_RATE,
-                    samples=len(during),
-                    storm_messages=STORM_N,
+                    rate_per_s=plan.fresh_rate,
+                    sent=plan.fresh_n,
+                    samples=len(during.total),
+                    storm_messages=plan.storm_n,
                     storm_tiers=STORM_TIERS,
+                    storm_retries_meanwhile=retried,
                     p50_increase_pct=round(
                         (during_figures["p50_ms"] / alone_figures["p50_ms"] - 1) * 100, 1
                     )
                     if alone_figures["p50_ms"]
                     else None,
                     **during_figures,
+                    **cpu,
                 )
                 await fake.clear_faults()
             finally:
@@ -256,4 +314,18 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", 1)[0])
+    defaults = Plan()
+    parser.add_argument("--messages", type=int, default=defaults.messages)
+    parser.add_argument(
+        "--fresh-rate",
+        type=float,
+        default=defaults.fresh_rate,
+        help="fresh SMS per second; keep it well below the service's rate on this machine",
+    )
+    parser.add_argument("--fresh", type=int, default=defaults.fresh_n)
+    parser.add_argument("--storm", type=int, default=defaults.storm_n)
+    parser.add_argument("--retry-prefetch", type=int, help="QUEUE_RETRY_PREFETCH of the sends")
+    args = parser.parse_args()
+    plan = Plan(args.messages, args.fresh_rate, args.fresh, args.storm, args.retry_prefetch)
+    sys.exit(asyncio.run(main(plan)))

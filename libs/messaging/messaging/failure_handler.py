@@ -1,5 +1,10 @@
 """What happens to a delivery whose handler failed: next retry tier or DLQ, confirmed, then ack.
 
+``queue`` is the work queue (a delivery from ``<queue>.retry`` is handled as one of ``<queue>``).
+A retry is published to its tier with routing key ``<queue>.retry``: the tier dead-letters it
+there, not into the work queue, so it never queues ahead of fresh messages. A dead letter goes
+to ``nerava.dlx`` with routing key ``<queue>`` (``<queue>.dlq``).
+
 The copy keeps the body, ``message_id`` and properties; broker headers (``x-death*``,
 ``x-delivery-count``) are stripped; failure headers set (docs/architecture.md §3.5); trace context
 of the current (consumer) span is injected, so retries stay in the originating trace. Only
@@ -32,7 +37,7 @@ from messaging.failures import (
 )
 from messaging.metrics import MessagingMetrics
 from messaging.retry_policy import RetryPolicy
-from messaging.topology import DLX_EXCHANGE
+from messaging.topology import DLX_EXCHANGE, retry_queue_name
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +87,10 @@ class FailureHandler:
             }
         )
         headers.pop(h.NEXT_ATTEMPT_AT, None)
+        routing_key = queue
         if decision.bucket is not None:
             exchange = decision.bucket.name
+            routing_key = retry_queue_name(queue)
             headers[h.RETRY_TIER] = f"{decision.bucket.tier}.{decision.bucket.bucket}"
             headers[h.NEXT_ATTEMPT_AT] = now_ms + decision.bucket.ttl_ms
             outcome = "retried"
@@ -95,7 +102,7 @@ class FailureHandler:
         try:
             await self.publisher.publish(
                 exchange=exchange,
-                routing_key=queue,
+                routing_key=routing_key,
                 body=raw.body,
                 headers=headers,
                 message_id=raw.message_id,

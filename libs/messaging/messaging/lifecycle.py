@@ -181,7 +181,7 @@ async def open_messaging(
             run_periodic_jobs(app, [retention_job(messaging, database)])
         )
 
-        check = ConsumerCheck(connection, [q.name for q in queues])
+        check = ConsumerCheck(connection, [n for q in queues for n in (q.name, q.retry)])
         stack.push_async_callback(check.close)
         register_readiness_check(app, "rabbitmq", check)
         yield messaging

@@ -2,7 +2,8 @@
 success, and the failure protocol (``FailureHandler``) on any exception.
 
 Subscribers run with ``AckPolicy.MANUAL``: this middleware alone settles each delivery. A
-handler cancelled during shutdown leaves its delivery unsettled (redelivered later).
+handler cancelled during shutdown leaves its delivery unsettled (redelivered later). A delivery
+from ``<queue>.retry`` fails, counts and routes as one of ``<queue>`` (its source queue).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from messaging.failure_handler import FailureHandler
+from messaging.topology import source_queue
 
 _tracer = trace.get_tracer("messaging")
 
@@ -39,9 +41,12 @@ class FailureMiddleware(BaseMiddleware):
         assert message is not None
         return message  # type: ignore[no-any-return]
 
-    def _queue(self) -> str:
+    def _consumed(self) -> str:
         subscriber = self.context.get("handler_")
         return str(subscriber.queue.name)
+
+    def _queue(self) -> str:
+        return source_queue(self._consumed())
 
     async def on_receive(self) -> None:
         raw = self.raw
@@ -53,6 +58,7 @@ class FailureMiddleware(BaseMiddleware):
             attributes={
                 "messaging.system": "rabbitmq",
                 "messaging.destination.name": self._queue(),
+                "messaging.rabbitmq.consumed_queue": self._consumed(),
                 "messaging.message.id": raw.message_id or "",
                 "messaging.message.type": raw.type or "",
             },

@@ -101,9 +101,9 @@ class Outbox:
         message_ids: list[uuid.UUID] | None = None,
         occurred_at: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], list[Envelope]]:
-        """The outbox rows of ``messages`` (column -> value) and their envelopes, for a
-        statement that inserts them itself (a hot path's one statement, ``common.direct_sql``;
-        that statement also issues the NOTIFY on :func:`notify_channel`)."""
+        """The outbox rows of ``messages`` and their envelopes, for a caller that inserts them
+        in a statement of its own (a hot path's single statement); it must also ``NOTIFY``
+        :func:`notify_channel` in that transaction, as :meth:`add_many` does."""
         correlation = correlation_id or current_request_id()
         when = occurred_at or utc_now()
         base_headers = inject_trace_headers({h.ORIGIN_SERVICE: self.contracts.producer})

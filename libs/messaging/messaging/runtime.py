@@ -1,11 +1,18 @@
 """The consuming side of a service: one FastStream broker (its own connection), the failure
-middleware, one channel per subscription with its own prefetch, and the confirmed publisher the
-middleware republishes on (a separate connection)."""
+middleware, and the confirmed publisher the middleware republishes on (a separate connection).
+
+Each subscription consumes two queues with the same handler, each on a channel of its own whose
+prefetch is its concurrency: the work queue (``QUEUE_PREFETCH``, default ``DEFAULT_PREFETCH``)
+and ``<queue>.retry``, where the retry tiers deliver (``QUEUE_RETRY_PREFETCH``, default
+``DEFAULT_RETRY_PREFETCH``). A storm of retries therefore waits in its own queue and takes at most
+its own prefetch of handlers; fresh messages never queue behind it. Both deliver with the work
+queue as ``Delivery.consumer`` (one inbox, one retry policy, one DLQ).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy
@@ -19,7 +26,7 @@ from messaging.middleware import failure_middleware
 from messaging.retry_policy import RetryPolicy
 from messaging.settings import MessagingSettings
 from messaging.subscriber import Subscription, make_delivery
-from messaging.topology import WorkQueue, parse_tiers
+from messaging.topology import WorkQueue, parse_tiers, retry_queue_name
 
 
 async def _body_as_is(message: Any) -> Any:
@@ -28,6 +35,18 @@ async def _body_as_is(message: Any) -> Any:
 
 
 D = TypeVar("D")
+
+
+def _named(
+    consume: Callable[[RabbitMessage], Awaitable[None]], name: str
+) -> Callable[[RabbitMessage], Awaitable[None]]:
+    """A function of its own per consumed queue (its name labels the subscriber)."""
+
+    async def listener(message: RabbitMessage) -> None:
+        await consume(message)
+
+    listener.__name__ = name
+    return listener
 
 
 class ConsumerRuntime(Generic[D]):
@@ -94,14 +113,19 @@ class ConsumerRuntime(Generic[D]):
             delivery = make_delivery(raw.body, raw.headers or {}, queue_name, self.deps)
             await handler(delivery)
 
-        consume.__name__ = f"consume_{queue_name.replace('.', '_').replace('-', '_')}"
-        self.broker.subscriber(
-            RabbitQueue(queue_name, declare=False),
-            channel=Channel(prefetch_count=self.settings.prefetch(queue_name)),
-            ack_policy=AckPolicy.MANUAL,
-            no_reply=True,
-            decoder=_body_as_is,
-        )(consume)
+        consumed = (
+            (queue_name, self.settings.prefetch(queue_name)),
+            (retry_queue_name(queue_name), self.settings.retry_prefetch(queue_name)),
+        )
+        for name, prefetch in consumed:
+            listener = _named(consume, f"consume_{name.replace('.', '_').replace('-', '_')}")
+            self.broker.subscriber(
+                RabbitQueue(name, declare=False),
+                channel=Channel(prefetch_count=prefetch),
+                ack_policy=AckPolicy.MANUAL,
+                no_reply=True,
+                decoder=_body_as_is,
+            )(listener)
 
     async def start(self) -> None:
         await self.publisher.connect()

@@ -5,6 +5,10 @@ Every value is an environment variable (lists and mappings as JSON), e.g.::
     RETRY_TIERS='["5s","30s","2m","10m","30m","2h"]'
     RETRY_SCHEDULES='{"notifications.sms.send": ["5s","30s","2m","10m","30m"]}'
     QUEUE_PREFETCH='{"payments.stripe.commands": 10}'
+    QUEUE_RETRY_PREFETCH='{"notifications.sms.send": 1}'
+
+The prefetch of a queue is its concurrency per process; ``<queue>.retry`` (where the retry tiers
+deliver) has its own, ``DEFAULT_RETRY_PREFETCH`` unless ``QUEUE_RETRY_PREFETCH`` names the queue.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class MessagingSettings(BrokerSettings):
     retry_schedules: dict[str, list[str]] = Field(default_factory=dict)
     default_prefetch: int = Field(default=20, ge=1, le=1000)
     queue_prefetch: dict[str, int] = Field(default_factory=dict)
+    default_retry_prefetch: int = Field(default=4, ge=1, le=1000)
+    queue_retry_prefetch: dict[str, int] = Field(default_factory=dict)
     delivery_limit: int = Field(default=10, ge=1, le=100_000)
     queue_delivery_limits: dict[str, int] = Field(default_factory=dict)
     handler_timeout_seconds: float = Field(default=120.0, gt=0, le=900)
@@ -70,6 +76,10 @@ class MessagingSettings(BrokerSettings):
 
     def prefetch(self, queue: str) -> int:
         return self.queue_prefetch.get(queue, self.default_prefetch)
+
+    def retry_prefetch(self, queue: str) -> int:
+        """The prefetch of ``<queue>.retry``: the handlers a retry storm may take at once."""
+        return self.queue_retry_prefetch.get(queue, self.default_retry_prefetch)
 
     def delivery_limit_for(self, queue: str) -> int:
         return self.queue_delivery_limits.get(queue, self.delivery_limit)

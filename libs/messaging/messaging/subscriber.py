@@ -27,7 +27,14 @@ from typing import Any, Generic, TypeVar
 from messaging import headers as h
 from messaging.contracts import Message, Payload, read
 from messaging.envelope import Envelope
-from messaging.topology import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, Binding, WorkQueue
+from messaging.topology import (
+    COMMANDS_EXCHANGE,
+    DLQ_SUFFIX,
+    EVENTS_EXCHANGE,
+    RETRY_SUFFIX,
+    Binding,
+    WorkQueue,
+)
 
 D = TypeVar("D")
 P = TypeVar("P", bound=Payload)
@@ -91,6 +98,8 @@ class Subscriptions(Generic[D]):
         ``nerava.commands`` (each command type must have exactly one owner queue)."""
         if any(s.queue == queue for s in self.items):
             raise ValueError(f"queue {queue} already has a handler")
+        if queue.endswith((RETRY_SUFFIX, DLQ_SUFFIX)):
+            raise ValueError(f"queue {queue}: the {RETRY_SUFFIX} and {DLQ_SUFFIX} names are taken")
         bindings = tuple(Binding(EVENTS_EXCHANGE, _key(e)) for e in events) + tuple(
             Binding(COMMANDS_EXCHANGE, _key(c)) for c in commands
         )

@@ -3,9 +3,13 @@
 Exchanges (durable): ``nerava.events`` (topic), ``nerava.commands`` (direct), ``nerava.dlx``
 (direct, routing key = source queue) and the shared retry tiers ``nerava.retry.<tier>.<bucket>``
 (fanout) with one quorum queue each: a fixed ``x-message-ttl`` that dead-letters through the
-default exchange by the message's routing key (= the source queue), so only the failing consumer
-sees the retry. Per work queue: a quorum queue with DLX arguments, ``at-least-once``
-dead-lettering, ``reject-publish`` (no max-length) and a delivery limit, plus ``<queue>.dlq``.
+default exchange by the message's routing key, so only the failing consumer sees the retry. Per
+work queue: a quorum queue with DLX arguments, ``at-least-once`` dead-lettering,
+``reject-publish`` (no max-length) and a delivery limit, plus ``<queue>.dlq`` and
+``<queue>.retry``: the tiers deliver a retry back into ``<queue>.retry`` (the routing key of the
+republished copy), never into the work queue, so retries do not queue ahead of fresh messages;
+the same handler consumes both, the retry queue with its own (smaller) prefetch. The retry queue
+has the work queue's arguments: its dead letters reach the same ``<queue>.dlq``.
 
 Structural arguments are immutable in RabbitMQ: if a queue exists with different ones,
 :func:`declare_topology` raises :class:`TopologyMismatchError` naming the queue and argument.
@@ -29,6 +33,8 @@ COMMANDS_EXCHANGE = "nerava.commands"
 DLX_EXCHANGE = "nerava.dlx"
 RETRY_PREFIX = "nerava.retry"
 JITTER_BUCKETS: tuple[tuple[str, float], ...] = (("a", 0.8), ("b", 1.0), ("c", 1.2))
+DLQ_SUFFIX = ".dlq"
+RETRY_SUFFIX = ".retry"
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,10 @@ class WorkQueue:
     @property
     def dlq(self) -> str:
         return dlq_name(self.name)
+
+    @property
+    def retry(self) -> str:
+        return retry_queue_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,17 @@ def parse_tiers(names: Iterable[str]) -> tuple[RetryTier, ...]:
 
 
 def dlq_name(queue: str) -> str:
-    return f"{queue}.dlq"
+    return f"{queue}{DLQ_SUFFIX}"
+
+
+def retry_queue_name(queue: str) -> str:
+    """Where the retry tiers deliver the retries of ``queue``'s failed messages."""
+    return f"{queue}{RETRY_SUFFIX}"
+
+
+def source_queue(consumed: str) -> str:
+    """The work queue a consumed queue serves: itself, or the queue whose retries it holds."""
+    return consumed.removesuffix(RETRY_SUFFIX)
 
 
 def work_queue_arguments(queue: str, delivery_limit: int) -> dict[str, Any]:
@@ -187,7 +207,8 @@ async def declare_topology(
     tiers: Sequence[RetryTier],
     queues: Sequence[WorkQueue] = (),
 ) -> None:
-    """Exchanges, tiers, then per work queue its DLQ before the queue itself and its bindings."""
+    """Exchanges, tiers, then per work queue its DLQ before the queue itself, its bindings and
+    its retry queue."""
     declarer = TopologyDeclarer(connection)
     try:
         await declarer.exchange(EVENTS_EXCHANGE, ExchangeType.TOPIC)
@@ -206,5 +227,6 @@ async def declare_topology(
             )
             for binding in work.bindings:
                 await queue.bind(binding.exchange, routing_key=binding.routing_key)
+            await declarer.queue(work.retry, work_queue_arguments(work.name, work.delivery_limit))
     finally:
         await declarer.close()

@@ -1,9 +1,10 @@
 """The composition root of the notifications service: the only module that imports adapters.
 
 ``running`` builds the sender inside the running loop (it opens an HTTP session), the PostHog
-forwarder when forwarding is on, the deps from settings and the shared infrastructure, and
-opens messaging with them (the consumers' handlers get them as ``delivery.deps``); on exit the
-forwarder drains (bounded) and the sender's session closes. Key material
+forwarder when forwarding is on, the direct asyncpg pool of the send path's single statements,
+the deps from settings and the shared infrastructure, and opens messaging with them (the
+consumers' handlers get them as ``delivery.deps``); on exit the forwarder drains (bounded) and
+the sender's session closes. Key material
 comes from settings; in ``local``/``test`` missing phone keys are generated for this process
 (settings refuse that elsewhere).
 """
@@ -18,6 +19,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from common.direct_sql import DirectPool, open_direct_pool
 from common.health import register_readiness_check
 from common.service import Infrastructure
 from common.uow import UnitOfWork
@@ -104,10 +106,13 @@ def build_deps(
     infra: Infrastructure,
     sender: SmsSender,
     phones: PhoneVault,
+    *,
+    direct: DirectPool | None = None,
     **overrides: Any,
 ) -> Deps:
+    """``direct``: the asyncpg pool of the send path's single statements (``send_statements``)."""
     values: dict[str, Any] = {
-        "uow": UnitOfWork(infra.database.sessions),
+        "uow": UnitOfWork(infra.database.sessions, direct_pool=direct),
         "inbox": Inbox(tables.messaging.inbox),
         "outbox": Outbox(tables.messaging.outbox, contracts.PUBLISHES),
         "sender": sender,
@@ -143,28 +148,43 @@ async def running(
     sender = build_sender(settings)
     forwarder = build_forwarder(settings, infra)
     try:
-        deps = build_deps(settings, infra, sender, phones, analytics_forwarder=forwarder)
-        async with open_messaging(
-            infra.app, settings, infra.database, tables.messaging, subscriptions, deps=deps
-        ) as messaging:
-            sink = AnalyticsSink(
-                messaging.connection,
-                functools.partial(record_analytics_event, deps),
-                max_length=settings.analytics_queue_max_length,
-                prefetch=settings.analytics_prefetch,
-                registry=getattr(infra.app.state, "metrics_registry", None),
+        async with open_direct_pool(settings) as direct:
+            deps = build_deps(
+                settings, infra, sender, phones, direct=direct, analytics_forwarder=forwarder
             )
-            await sink.start()
-            check = ConsumerCheck(messaging.connection, [ANALYTICS_QUEUE])
-            register_readiness_check(infra.app, "analytics", check)
-            try:
+            async with _messaging(settings, infra, subscriptions, deps):
                 yield deps
-            finally:
-                await sink.stop()
-                await check.close()
     finally:
         try:
             if forwarder is not None:
                 await forwarder.close()
         finally:
             await sender.close()
+
+
+@asynccontextmanager
+async def _messaging(
+    settings: NotificationsSettings,
+    infra: Infrastructure,
+    subscriptions: Subscriptions[Deps] | None,
+    deps: Deps,
+) -> AsyncIterator[None]:
+    """Messaging (consumers, relay, dead letters) and the analytics sink on it."""
+    async with open_messaging(
+        infra.app, settings, infra.database, tables.messaging, subscriptions, deps=deps
+    ) as messaging:
+        sink = AnalyticsSink(
+            messaging.connection,
+            functools.partial(record_analytics_event, deps),
+            max_length=settings.analytics_queue_max_length,
+            prefetch=settings.analytics_prefetch,
+            registry=getattr(infra.app.state, "metrics_registry", None),
+        )
+        await sink.start()
+        check = ConsumerCheck(messaging.connection, [ANALYTICS_QUEUE])
+        register_readiness_check(infra.app, "analytics", check)
+        try:
+            yield
+        finally:
+            await sink.stop()
+            await check.close()

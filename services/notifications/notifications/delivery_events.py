@@ -31,6 +31,10 @@ async def publish(
     )
 
 
+def sent_event(row: DeliveryRow, status: str, now: datetime) -> SmsSentV1:
+    return SmsSentV1(delivery_key=row.delivery_key, reference=row.reference, status=status, at=now)
+
+
 async def sent(
     tx: AsyncSession,
     deps: Deps,
@@ -39,8 +43,7 @@ async def sent(
     status: str,
     now: datetime,
 ) -> None:
-    event = SmsSentV1(delivery_key=row.delivery_key, reference=row.reference, status=status, at=now)
-    await publish(tx, deps, cause, event)
+    await publish(tx, deps, cause, sent_event(row, status, now))
 
 
 async def delivered(

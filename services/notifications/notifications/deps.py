@@ -9,8 +9,10 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
+import asyncpg
+from common.direct_sql import DirectStatement
 from common.uow import UnitOfWorkFactory
 from messaging.contracts import Message
 from messaging.envelope import Envelope
@@ -27,6 +29,14 @@ class Inbox(Protocol):
         ...
 
 
+class NotificationsUnitOfWork(UnitOfWorkFactory, Protocol):
+    async def direct(
+        self, statement: DirectStatement, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        """One autocommit statement on the direct pool (the send path's common case)."""
+        ...
+
+
 class Outbox(Protocol):
     async def add(
         self,
@@ -38,6 +48,18 @@ class Outbox(Protocol):
         message_id: uuid.UUID | None = None,
         occurred_at: datetime | None = None,
     ) -> Envelope: ...
+
+    def rows(
+        self,
+        messages: list[Message],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        message_ids: list[uuid.UUID] | None = None,
+        occurred_at: datetime | None = None,
+    ) -> tuple[list[dict[str, Any]], list[Envelope]]:
+        """Outbox rows for a statement of the caller's own (it must NOTIFY the relay too)."""
+        ...
 
 
 class SmsSender(Protocol):
@@ -96,7 +118,7 @@ class SendPolicy:
 
 @dataclass(frozen=True)
 class Deps:
-    uow: UnitOfWorkFactory
+    uow: NotificationsUnitOfWork
     inbox: Inbox
     outbox: Outbox
     sender: SmsSender

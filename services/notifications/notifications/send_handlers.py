@@ -1,6 +1,8 @@
 """Use case: send the SMS a ``notifications.sms.send`` command asks for, once per delivery key.
 
-No transaction is open while Twilio is called. One delivery goes through:
+No transaction is open while Twilio is called. The common case (a first-seen command sent and
+accepted) is two single statements on the direct pool (``send_statements``); everything else
+takes the general path. One delivery goes through:
 
 1. **decide** (delivery row locked): create the delivery the first time its key is seen, then
    pick one of: nothing to do (accepted or finished already), fail at once (opted-out phone,
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import delivery_events as events
 from notifications import delivery_repository as repo
+from notifications import send_statements
 from notifications.contracts import SendSms
 from notifications.delivery_repository import AttemptRow, DeliveryRow
 from notifications.deps import Deps
@@ -71,7 +74,12 @@ class _Reconcile:
 
 async def send_sms(deps: Deps, delivery: Delivery[Deps], command: SendSms) -> None:
     last_try = delivery.attempt >= deps.send_policy.max_failures
-    step = await _decide(deps, delivery, command)
+    first = (  # a retry's delivery exists: straight to the general path
+        await send_statements.start_first_attempt(deps, _new_delivery(deps, command, deps.clock()))
+        if delivery.attempt == 0
+        else None
+    )
+    step = _Send(*first) if first else await _decide(deps, delivery, command)
     if isinstance(step, _Reconcile):
         step = await _reconcile(deps, delivery, step)
     if step is None:
@@ -81,8 +89,12 @@ async def send_sms(deps: Deps, delivery: Delivery[Deps], command: SendSms) -> No
     except SendError as exc:
         await _record_failure(deps, delivery, step, exc, last_try=last_try)
         return
+    now = deps.clock()
+    if await send_statements.record_accepted(
+        deps, delivery, step.delivery, step.attempt, sent, now
+    ):
+        return
     async with deps.uow() as tx:
-        now = deps.clock()
         await repo.finish_attempt(
             tx, step.attempt.id, outcome="accepted", finished_at=now, message_sid=sent.sid
         )

@@ -58,8 +58,13 @@ class NotificationsSettings(ConnectedServiceSettings, MessagingSettings):
     retry_schedules: dict[str, list[str]] = Field(
         default_factory=lambda: {SEND_QUEUE: list(SMS_SCHEDULE), RESEND_QUEUE: list(SMS_SCHEDULE)}
     )
-    # Sends in flight per process (the prefetch is the concurrency): within the DB pool.
-    queue_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 12})
+    # Sends in flight per process (the prefetch is the concurrency). A send holds no database
+    # connection while Twilio answers, so this is well above the pools. Retries of sends
+    # (``notifications.sms.send.retry``) run one at a time: a retry (lookup, send, three
+    # transactions) costs several fresh sends' CPU, and each one in parallel slowed fresh SMS
+    # in bench.notifications' retry storm; raise it to drain a backlog faster.
+    queue_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 48})
+    queue_retry_prefetch: dict[str, int] = Field(default_factory=lambda: {SEND_QUEUE: 1})
 
     # --- SMS
     sms_sender: SmsSenderName | None = None

@@ -11,8 +11,9 @@ from messaging.failures import PermanentError, TransientError
 from messaging.subscriber import Delivery, Subscriptions
 
 from tests.integration.messaging.harness import headers_of, publish_event, publish_raw, running
-from tests.integration.messaging.queues import drain_nothing, take
+from tests.integration.messaging.queues import depth, drain_nothing, take
 from tests.support.isolation import RunInfra
+from tests.support.polling import eventually
 from tests.support.samples import unique
 
 
@@ -53,6 +54,53 @@ async def test_transient_twice_then_success_on_third_attempt_other_subscriber_se
     deaths = flaky_calls[2][1].headers["x-death"]
     assert len(deaths) == 1 and deaths[0]["count"] == 1
     assert len(other_calls) == 1 and other_calls[0].attempt == 0
+    # the tier delivered the retries into the retry queue, not the work queue
+    assert deaths[0]["routing-keys"] == [f"{flaky_calls[0][1].consumer}.retry"]
+
+
+async def test_retries_wait_in_their_own_queue_and_never_hold_up_fresh_messages(
+    infra: RunInfra, amqp: AbstractConnection, channel: AbstractChannel
+) -> None:
+    """The one retry slot (``DEFAULT_RETRY_PREFETCH=1``) is held by a slow retry; the other
+    failed message's retry waits in ``<queue>.retry`` meanwhile, and fresh messages are handled
+    at once through the work queue's own slots."""
+    event_type = f"{unique('demo.iso')}.happened.v1"
+    queue = unique("demo.iso.")
+    release = asyncio.Event()
+    handled: list[tuple[str, int]] = []
+    fresh_done = asyncio.Event()
+    subs = Subscriptions()
+
+    @subs.subscribe(queue, events=[event_type])
+    async def handler(delivery: Delivery) -> None:
+        kind = str(delivery.envelope.data["kind"])
+        handled.append((kind, delivery.attempt))
+        if kind == "failing" and delivery.attempt == 0:
+            raise TransientError("provider answered 503")
+        if kind == "failing":
+            await release.wait()  # a slow retry
+        if kind == "fresh" and sum(k == "fresh" for k, _ in handled) == 5:
+            fresh_done.set()
+
+    def retries_started() -> int:
+        return sum(1 for kind, attempt in handled if kind == "failing" and attempt == 1)
+
+    async def retry_waiting() -> bool:
+        return await depth(channel, f"{queue}.retry") >= 1
+
+    async with running(infra, amqp, subs.items, default_prefetch=2, default_retry_prefetch=1):
+        await publish_event(channel, event_type, {"kind": "failing"})
+        await publish_event(channel, event_type, {"kind": "failing"})
+        await eventually(lambda: retries_started() == 1, what="a retry in the retry slot")
+        await eventually(retry_waiting, what="the other retry waiting in its queue", timeout=20)
+        for _ in range(5):
+            await publish_event(channel, event_type, {"kind": "fresh"})
+        async with asyncio.timeout(10):
+            await fresh_done.wait()
+        assert retries_started() == 1
+        assert await depth(channel, queue) == 0
+        release.set()
+        await eventually(lambda: retries_started() == 2, what="the waiting retry")
 
 
 async def test_always_transient_lands_in_dlq_after_last_tier_with_every_header(

@@ -104,7 +104,7 @@ async def test_readiness_turns_red_when_a_queue_is_deleted_under_its_consumer(
     async with serving(demo_app(demo_settings(infra, store), store, subs)) as client:
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"]["rabbitmq"]["consumers"] == {queue: 1}
+        assert ready.json()["checks"]["rabbitmq"]["consumers"] == {queue: 1, f"{queue}.retry": 1}
 
         await channel.queue_delete(queue)
         red = await client.get("/readyz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aio_pika
 import pytest
-from aio_pika.abc import AbstractChannel, AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from messaging.topology import (
     DLX_EXCHANGE,
     EVENTS_EXCHANGE,
@@ -16,6 +16,7 @@ from messaging.topology import (
 )
 
 from tests.integration.messaging.queues import take
+from tests.support.polling import eventually, truthy
 from tests.support.samples import unique
 
 TIERS = parse_tiers(["1s", "2s"])
@@ -33,6 +34,7 @@ async def test_bootstrap_is_idempotent_and_declares_tiers_queues_and_dlqs(
         for bucket in tier.buckets:
             await channel.declare_queue(bucket.name, passive=True)
     await channel.declare_queue(work.dlq, passive=True)
+    await channel.declare_queue(work.retry, passive=True)
 
     events = await channel.get_exchange(EVENTS_EXCHANGE)
     await events.publish(
@@ -43,6 +45,17 @@ async def test_bootstrap_is_idempotent_and_declares_tiers_queues_and_dlqs(
     dlx = await channel.get_exchange(DLX_EXCHANGE)
     await dlx.publish(aio_pika.Message(b"{}", message_id="d1"), routing_key=name)
     assert [m.message_id for m in await take(channel, work.dlq, 1)] == ["d1"]
+
+    # a retry tier delivers into the retry queue by its name; its dead letters reach the DLQ
+    tier = await channel.get_exchange(TIERS[0].buckets[0].name)
+    await tier.publish(aio_pika.Message(b"{}", message_id="r1"), routing_key=work.retry)
+    retry_queue = await channel.get_queue(work.retry, ensure=False)
+    retried = await eventually(
+        truthy(lambda: retry_queue.get(fail=False)), what="the retry after its tier"
+    )
+    assert isinstance(retried, AbstractIncomingMessage) and retried.message_id == "r1"
+    await retried.reject(requeue=False)
+    assert [m.message_id for m in await take(channel, work.dlq, 1)] == ["r1"]
 
 
 async def test_structural_mismatch_stops_startup_naming_queue_and_argument(
