@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 _provider: TracerProvider | None = None
 _instrumented: set[str] = set()
+_callbacks_tracer = trace.get_tracer("nerava.callbacks")
 
 
 def build_tracer_provider(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
@@ -83,6 +85,25 @@ def inject_trace_headers(headers: dict[str, Any]) -> dict[str, Any]:
     """Writes W3C ``traceparent``/``tracestate`` of the current span into ``headers``."""
     propagate.inject(headers)
     return headers
+
+
+def current_traceparent() -> str | None:
+    """The W3C ``traceparent`` of the current span (None when nothing is traced): stored with
+    a record whose later callbacks (Twilio's, Stripe's) should continue this trace."""
+    value = inject_trace_headers({}).get("traceparent")
+    return str(value) if value else None
+
+
+@contextmanager
+def continued_span(name: str, traceparent: str | None) -> Iterator[trace.Span]:
+    """A span in the trace ``traceparent`` names, linked to the current one (the callback's own
+    request): the later part of an earlier action, arriving through an outside party. Without
+    a stored traceparent it is a child of the current span."""
+    current = trace.get_current_span().get_span_context()
+    parent = extract_trace_context({"traceparent": traceparent}) if traceparent else None
+    links = [trace.Link(current)] if traceparent and current.is_valid else []
+    with _callbacks_tracer.start_as_current_span(name, context=parent, links=links) as span:
+        yield span
 
 
 def extract_trace_context(headers: dict[str, Any]) -> Any:

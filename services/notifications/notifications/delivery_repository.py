@@ -32,6 +32,7 @@ class DeliveryRow:
     message_sid: str | None
     resends: int
     reply_code: str | None = None
+    traceparent: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> DeliveryRow:
@@ -48,6 +49,7 @@ class DeliveryRow:
             message_sid=row.message_sid,
             resends=row.resends,
             reply_code=row.reply_code,
+            traceparent=row.traceparent,
         )
 
 

@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from common.telemetry import current_traceparent
 from messaging.failures import PermanentError, TransientError
 from messaging.subscriber import Delivery
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -338,6 +339,7 @@ def _new_delivery(deps: Deps, command: SendSms, now: datetime) -> dict[str, obje
         "phone_key_id": sealed.key_id,
         "phone_ciphertext": sealed.ciphertext,
         "phone_hash": sealed.lookup_hash,
+        "traceparent": current_traceparent(),
         "status": status,
         "status_rank": rank(status),
         "permanent": status == "failed",

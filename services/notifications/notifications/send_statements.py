@@ -40,10 +40,10 @@ FIRST_ATTEMPT = compile_statement(
         "WITH created AS ("
         " INSERT INTO notifications.sms_deliveries (id, delivery_key, reference_kind,"
         " reference_id, template, reply_code, body, phone_key_id, phone_ciphertext, phone_hash,"
-        " status, status_rank, permanent, failure_reason, created_at, updated_at)"
+        " traceparent, status, status_rank, permanent, failure_reason, created_at, updated_at)"
         " VALUES (:id, :delivery_key, :reference_kind, :reference_id, :template, :reply_code,"
-        " :body, :phone_key_id, :phone_ciphertext, :phone_hash, :status, :status_rank,"
-        " :permanent, :failure_reason, :created_at, :updated_at)"
+        " :body, :phone_key_id, :phone_ciphertext, :phone_hash, :traceparent, :status,"
+        " :status_rank, :permanent, :failure_reason, :created_at, :updated_at)"
         " ON CONFLICT (delivery_key) DO NOTHING"
         " RETURNING id"
         "), attempt AS ("
@@ -114,6 +114,7 @@ async def start_first_attempt(
         message_sid=None,
         resends=0,
         reply_code=values["reply_code"],
+        traceparent=values["traceparent"],
     )
     return row, AttemptRow(found["attempt_id"], 1, values["created_at"], "sending", None)
 

@@ -7,7 +7,8 @@ after ``delivered`` is kept for ops, not applied); the move into ``delivered`` /
 A callback naming our delivery and attempt (``?d=&n=`` in its URL) for a message whose SID we
 never learnt (the send timed out) proves the attempt was accepted: it is adopted. An
 ``undelivered`` with a retryable carrier code schedules a re-send instead while the send
-queue's schedule lasts (``resend_handlers``).
+queue's schedule lasts (``resend_handlers``). What a callback does happens in the trace of the
+send that asked for the SMS (stored with the delivery), linked to the callback's own request.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+
+from common.telemetry import continued_span
 
 from notifications import callback_repository as callbacks
 from notifications import delivery_repository as repo
@@ -65,19 +68,20 @@ async def record_status_callback(deps: Deps, callback: StatusCallback) -> None:
             logger.info("status callback for an unknown message", extra={"status": callback.status})
             await callbacks.mark(tx, callback_id, applied=False, delivery_id=None)
             return
-        if await schedule_resend(
-            tx, deps, row, status=callback.status, error_code=callback.error_code, now=now
-        ):
-            await callbacks.mark(tx, callback_id, applied=True, delivery_id=row.id)
-            return
-        moved = await advance(
-            tx,
-            deps,
-            None,
-            row,
-            callback.status,
-            callback.error_code,
-            now,
-            final=resends_spent(deps, row),
-        )
-        await callbacks.mark(tx, callback_id, applied=moved, delivery_id=row.id)
+        with continued_span(f"sms status {callback.status}", row.traceparent):
+            if await schedule_resend(
+                tx, deps, row, status=callback.status, error_code=callback.error_code, now=now
+            ):
+                await callbacks.mark(tx, callback_id, applied=True, delivery_id=row.id)
+                return
+            moved = await advance(
+                tx,
+                deps,
+                None,
+                row,
+                callback.status,
+                callback.error_code,
+                now,
+                final=resends_spent(deps, row),
+            )
+            await callbacks.mark(tx, callback_id, applied=moved, delivery_id=row.id)

@@ -60,6 +60,8 @@ sms_deliveries = Table(
     Column("message_sid", Text),
     Column("resends", Integer, nullable=False, server_default="0"),
     Column("replied_at", DateTime(timezone=True)),
+    # W3C traceparent of the send that created it: Twilio's callbacks continue that trace
+    Column("traceparent", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_sms_deliveries_phone_hash_created_at", "phone_hash", "created_at"),
