@@ -62,35 +62,53 @@ FAKE_TWILIO_MESSAGING = {
 # The fake Stripe's account (tests/fakes/stripe/config.py defaults).
 FAKE_STRIPE_API_KEY = "sk_test_local"
 FAKE_STRIPE_WEBHOOK_SECRET = "whsec_local_fake_stripe_webhook_secret_0001"
-LOCAL_SECRETS = Path(__file__).resolve().parent / ".secrets" / "auth.json"
+LOCAL_SECRETS = Path(__file__).resolve().parent / ".secrets"
+KEYED_SERVICES = ("auth", "sessions", "notifications")
+"""The services that encrypt phone numbers (and auth, that signs tokens): their keys must
+outlive a process, or what one process stored the next cannot read."""
 
 
-def generate_auth_keys() -> dict[str, str]:
-    """A fresh set of auth's keys (signing keys, pepper, phone lookup and encryption keys)."""
+def generate_phone_keys() -> dict[str, str]:
+    """Fresh phone keys: an AES-256-GCM key (one id, for rotation) and an HMAC lookup key, in
+    the format every service that stores phones reads."""
     from auth.phone_crypto import generate_key_material
-    from auth.signing_keys import generate_keyset_config
 
-    signing_keys, kid = generate_keyset_config()
     return {
-        "JWT_SIGNING_KEYS": signing_keys,
-        "JWT_ACTIVE_KID": kid,
-        "REFRESH_TOKEN_PEPPER": secrets.token_urlsafe(48),
         "PHONE_LOOKUP_KEY": secrets.token_urlsafe(48),
         "PHONE_ENCRYPTION_KEYS": json.dumps({"local-1": generate_key_material()}),
         "PHONE_ENCRYPTION_ACTIVE_KEY_ID": "local-1",
     }
 
 
-def local_auth_keys(path: Path = LOCAL_SECRETS) -> dict[str, str]:
-    """Auth's keys for ``make run``: generated once, kept (git-ignored) across restarts.
+def generate_service_keys(service: str) -> dict[str, str]:
+    """A fresh set of one service's keys: auth's signing keys and pepper, and the phone keys of
+    auth, sessions and notifications; nothing for the others."""
+    if service not in KEYED_SERVICES:
+        return {}
+    keys = generate_phone_keys()
+    if service == "auth":
+        from auth.signing_keys import generate_keyset_config
+
+        signing_keys, kid = generate_keyset_config()
+        keys.update(
+            JWT_SIGNING_KEYS=signing_keys,
+            JWT_ACTIVE_KID=kid,
+            REFRESH_TOKEN_PEPPER=secrets.token_urlsafe(48),
+        )
+    return keys
+
+
+def local_keys(service: str, directory: Path = LOCAL_SECRETS) -> dict[str, str]:
+    """A service's keys for ``make run``: generated once, kept (git-ignored) across restarts.
 
     Kept, not regenerated per process: phone numbers encrypted and refresh tokens issued
     before a restart must still work after it.
     """
+    path = directory / f"{service}.json"
     if path.exists():
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
-    keys = generate_auth_keys()
+    keys = generate_service_keys(service)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(keys))
     path.chmod(0o600)
@@ -112,7 +130,7 @@ def auth_overrides(
     overrides = {"TWILIO_API_BASE": url(ports, "fake-twilio"), **FAKE_TWILIO_ACCOUNT}
     if env == "local":
         overrides["OTP_PROVIDER"] = otp_provider or "console"
-        overrides.update(local_auth_keys())
+        overrides.update(local_keys("auth"))
     else:
         overrides["OTP_PROVIDER"] = "twilio_verify"
     return overrides
@@ -172,6 +190,9 @@ def service_overrides(
     for name in SERVICES:
         if name != "auth":
             overrides.setdefault(name, {})["JWKS_URL"] = jwks
+    if env == "local":  # kept keys; a test stack brings its own (tests.support.system_stack)
+        for name in ("sessions", "notifications"):
+            overrides[name].update(local_keys(name))
     return overrides
 
 

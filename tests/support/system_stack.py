@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local.environment import FAKES, SERVICES, generate_auth_keys
+from deploy.local.environment import FAKES, KEYED_SERVICES, SERVICES, generate_service_keys
 from deploy.local.supervisor import StartupError, Supervisor, stack_children
 from tests.support import isolation
 from tests.support.migrate import migrate_all
@@ -59,7 +59,9 @@ class RunningStack:
 
 
 # The retry horizon of a test stack, short so a message exhausts its tiers and lands in its
-# DLQ within seconds (every queue with a schedule of its own is named).
+# DLQ within seconds (every queue with a schedule of its own is named). What must end within
+# the horizon shrinks with it: an SMS attempt cut off by a crash is taken over after its lease
+# (longer than the Twilio call's own timeout, as in production).
 SHORT_TIERS = ["1s", "2s", "3s"]
 SHORT_RETRIES = {
     "RETRY_TIERS": json.dumps(SHORT_TIERS),
@@ -67,6 +69,8 @@ SHORT_RETRIES = {
     "RETRY_SCHEDULES": json.dumps(
         {"notifications.sms.send": SHORT_TIERS, "payments.billing.charge": SHORT_TIERS}
     ),
+    "TWILIO_TIMEOUT_SECONDS": "2",
+    "SEND_ATTEMPT_LEASE_SECONDS": "3",
 }
 
 
@@ -87,17 +91,18 @@ async def running_stack(
     """The fakes and the five services as processes, on a database, vhost and Redis prefix of
     their own (dropped afterwards), with ``settings`` added to every process's environment.
 
-    Auth gets keys generated here (an operator command run with ``RunningStack.manage`` uses
-    the same), and the gateway trusts 127.0.0.1 as its load balancer, so a caller may say which
-    client address it stands for (``X-Forwarded-For``)."""
+    Auth, sessions and notifications get keys generated here, kept across a process's restart
+    (an operator command run with ``RunningStack.manage`` uses the same), and the gateway
+    trusts 127.0.0.1 as its load balancer, so a caller may say which client address it stands
+    for (``X-Forwarded-For``)."""
     own = await isolation.create(isolation.new_run_id())
     try:
         await asyncio.to_thread(migrate_all, own.database_url)
         ports = {name: free_port() for name in (*FAKES, *SERVICES)}
         children = stack_children(ports, {**own.env(), **(settings or {})})
         for child in children:
-            if child.name == "auth":
-                child.env.update(generate_auth_keys())
+            if child.name in KEYED_SERVICES:
+                child.env.update(generate_service_keys(child.name))
             if child.name == "gateway":
                 child.env["TRUSTED_PROXIES"] = json.dumps(["127.0.0.1/32"])
         supervisor = Supervisor(children, log_dir=log_dir)
