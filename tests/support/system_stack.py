@@ -67,7 +67,16 @@ SHORT_RETRIES = {
     "RETRY_TIERS": json.dumps(SHORT_TIERS),
     "RETRY_DEFAULT_SCHEDULE": json.dumps(SHORT_TIERS),
     "RETRY_SCHEDULES": json.dumps(
-        {"notifications.sms.send": SHORT_TIERS, "payments.billing.charge": SHORT_TIERS}
+        {
+            queue: SHORT_TIERS
+            for queue in (
+                "notifications.sms.send",
+                "notifications.sms.resend",
+                "payments.billing.charge",
+                "payments.payouts.execute",
+                "payments.stripe_events.process",
+            )
+        }
     ),
     "TWILIO_TIMEOUT_SECONDS": "2",
     "SEND_ATTEMPT_LEASE_SECONDS": "3",
