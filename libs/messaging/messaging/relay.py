@@ -30,16 +30,7 @@ from common.telemetry import extract_trace_context, inject_trace_headers
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import (
-    Interval,
     Table,
-    and_,
-    bindparam,
-    case,
-    delete,
-    func,
-    or_,
-    select,
-    update,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,6 +39,7 @@ from messaging.broker_errors import BROKER_ERRORS
 from messaging.connecting import connect_plain
 from messaging.metrics import MessagingMetrics
 from messaging.outbox import notify_channel
+from messaging.relay_statements import RelayStatements
 
 logger = logging.getLogger(__name__)
 _tracer = trace.get_tracer("messaging")
@@ -113,7 +105,7 @@ class OutboxRelay:
         self._exchanges: dict[str, AbstractExchange] = {}
         self._listener: asyncpg.Connection | None = None
         self._purged_at = 0.0
-        self._build_statements()
+        self._sql = RelayStatements.for_table(table, lease_seconds=config.lease_seconds)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -202,7 +194,9 @@ class OutboxRelay:
         token = uuid.uuid4()
         async with self._single.connect() as conn:
             rows = (
-                await conn.execute(self._claim, {"token": token, "limit": self.config.batch_size})
+                await conn.execute(
+                    self._sql.claim, {"token": token, "limit": self.config.batch_size}
+                )
             ).all()
         self.metrics.outbox_claims.labels(result="rows" if rows else "empty").inc()
         self.metrics.outbox_claimed_rows.inc(len(rows))
@@ -216,7 +210,7 @@ class OutboxRelay:
             return
         if rows:
             async with self.engine.begin() as conn:
-                await conn.execute(self._unclaim, {"token": token})
+                await conn.execute(self._sql.unclaim, {"token": token})
 
     async def _deliver(self, token: uuid.UUID, rows: Sequence[Any]) -> int:
         results = await self._publish_batch(rows)
@@ -226,7 +220,7 @@ class OutboxRelay:
         ]
         if sent:
             async with self._single.connect() as conn:
-                await conn.execute(self._mark_sent, {"ids": sent, "token": token})
+                await conn.execute(self._sql.mark_sent, {"ids": sent, "token": token})
         if failed:
             await self._release_failed(token, failed)
         self.published_total += len(sent)
@@ -250,7 +244,7 @@ class OutboxRelay:
             for row_id, error in failed:
                 retryable = _is_connection_error(error)
                 await conn.execute(
-                    self._release,
+                    self._sql.release,
                     {
                         "row_id": row_id,
                         "token": token,
@@ -313,13 +307,15 @@ class OutboxRelay:
         if now - self._lag_at >= 1:
             self._lag_at = now
             async with self.engine.connect() as conn:
-                lag = await conn.scalar(self._lag)
+                lag = await conn.scalar(self._sql.lag)
             self.metrics.outbox_lag.set(float(lag or 0))
         if now - self._purged_at < 60:
             return
         self._purged_at = now
         async with self.engine.begin() as conn:
-            await conn.execute(self._purge, {"age": timedelta(hours=self.config.retention_hours)})
+            await conn.execute(
+                self._sql.purge, {"age": timedelta(hours=self.config.retention_hours)}
+            )
 
     # ------------------------------------------------------------------ connections
     async def _ensure_broker(self) -> None:
@@ -367,73 +363,6 @@ class OutboxRelay:
         if listener is not None and not listener.is_closed():
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await listener.close(timeout=2)
-
-    # ------------------------------------------------------------------ SQL
-    def _build_statements(self) -> None:
-        t = self.table
-        now = func.now()
-        claimable = (
-            select(t.c.id)
-            .where(
-                t.c.sent_at.is_(None),
-                t.c.available_at <= now,
-                or_(t.c.claimed_until.is_(None), t.c.claimed_until < now),
-            )
-            .order_by(t.c.id)
-            .limit(bindparam("limit"))
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        self._claim = (
-            update(t)
-            .where(t.c.id.in_(claimable))
-            .values(
-                claimed_until=now + timedelta(seconds=self.config.lease_seconds),
-                claim_token=bindparam("token"),
-                attempts=t.c.attempts + 1,
-            )
-            .returning(
-                t.c.id,
-                t.c.message_id,
-                t.c.message_type,
-                t.c.exchange,
-                t.c.routing_key,
-                t.c.mandatory,
-                t.c.correlation_id,
-                t.c.headers,
-                t.c.body,
-                t.c.created_at,
-            )
-        )
-        self._mark_sent = (
-            update(t)
-            .where(
-                t.c.id.in_(bindparam("ids", expanding=True)), t.c.claim_token == bindparam("token")
-            )
-            .values(sent_at=now, claimed_until=None, claim_token=None, last_error=None)
-        )
-        self._release = (
-            update(t)
-            .where(and_(t.c.id == bindparam("row_id"), t.c.claim_token == bindparam("token")))
-            .values(
-                claimed_until=None,
-                claim_token=None,
-                last_error=bindparam("error"),
-                available_at=now + bindparam("delay", type_=Interval()),
-            )
-        )
-        self._unclaim = (
-            update(t)
-            .where(t.c.claim_token == bindparam("token"), t.c.sent_at.is_(None))
-            .values(claimed_until=None, claim_token=None)
-        )
-        # a row staged for later (``available_at`` ahead, never tried) is pending from its time
-        pending_since = case((t.c.attempts == 0, t.c.available_at), else_=t.c.created_at)
-        self._lag = select(
-            func.coalesce(func.extract("epoch", now - func.min(pending_since)), 0)
-        ).where(t.c.sent_at.is_(None), pending_since <= now)
-        age = bindparam("age", type_=Interval())
-        self._purge = delete(t).where(t.c.sent_at.isnot(None), t.c.sent_at < now - age)
 
 
 def _is_connection_error(error: BaseException) -> bool:
