@@ -1,7 +1,8 @@
 """The whole story through the gateway, every service a real process, Twilio and Stripe the
 fakes behind their real SDKs: a driver finds a charger, takes a merchant's deal, arrives; the
 merchant is told by SMS and confirms; the driver is rewarded, the merchant billed once, and the
-driver spends the reward. Every step checks what the person would see."""
+driver spends part of the reward at the merchant and cashes the rest out. Every step checks
+what the person would see."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from tests.support.story import (
     arrive,
     billed_once,
     confirm_by_sms,
+    open_payout_account,
     open_venue,
+    payout_reaches,
+    request_payout,
     the_one_arrival_sms,
+    transfers_for,
 )
 
 
@@ -49,6 +54,13 @@ async def test_a_driver_is_rewarded_when_the_merchant_replies_done_by_sms(
     await platform.wallet_reaches(driver, REWARD)
     await billed_once(platform, venue)
     await redeem(platform, driver, venue, nova=10)
+    await open_payout_account(platform, driver)
+    payout_id = await request_payout(platform, driver, REWARD - 10)
+    assert await platform.wallet_balance(driver) == 0  # debited at once, in phase 1
+    paid = await payout_reaches(platform, driver, payout_id, "succeeded")
+    [transfer] = await transfers_for(platform, payout_id)
+    assert paid["stripe_transfer_id"] == transfer["id"]
+    assert transfer["amount"] == paid["amount_minor"]
     # the merchant was thanked once, and was not sent the arrival SMS again
     bodies = [str(m["body"]) for m in await platform.sms_to(venue.phone)]
     assert len(bodies) == 2

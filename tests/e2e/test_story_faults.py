@@ -2,8 +2,10 @@
 
 Twilio failing the first sends, Stripe down while the merchant is billed (the charge waits in
 the payments DLQ until an operator replays it), earning switched off while a reward is due (it
-waits, visible, and is applied once earning reopens). The stack's retry tiers are 1 s, 2 s, 3 s
-(``tests/e2e/conftest.py``), so a message exhausts them within seconds.
+waits, visible, and is applied once earning reopens), Stripe making a payout's transfer and never
+answering (the payout is ``unknown`` until the reconciler settles it, with one transfer). The
+stack's retry tiers are 1 s, 2 s, 3 s (``tests.support.system_stack.SHORT_RETRIES``), so a
+message exhausts them within seconds.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from tests.support.story import (
     arrive,
     billed_once,
     confirm_by_sms,
+    open_payout_account,
     open_venue,
+    payout_reaches,
+    request_payout,
     the_one_arrival_sms,
+    transfers_for,
 )
 
 
@@ -33,6 +39,7 @@ async def calm_fakes(platform: Platform) -> AsyncIterator[None]:
     yield
     await platform.twilio.clear_faults()
     await platform.stripe.clear_faults()
+    await platform.stripe.configure(deliver_events=True)
 
 
 async def test_the_arrival_sms_arrives_once_when_twilio_fails_the_first_two_sends(
@@ -117,3 +124,39 @@ async def test_a_reward_due_while_earning_is_off_waits_and_is_applied_once(
     await platform.wallet_reaches(driver, REWARD)
     history = await platform.call("GET", "/v1/wallet/transactions", driver)
     assert [t["kind"] for t in history.expect(200)["items"]] == ["earn"]
+
+
+async def test_a_payout_stripe_made_but_never_answered_is_settled_by_the_reconciler(
+    platform: Platform, admin: Person, calm_fakes: None
+) -> None:
+    venue = await open_venue(platform, admin, reward_nova=REWARD)
+    driver = await platform.driver()
+    session = await arrive(platform, driver, venue)
+    await confirm_by_sms(platform, driver, venue, str(session["id"]))
+    await platform.wallet_reaches(driver, REWARD)
+    await open_payout_account(platform, driver)
+
+    # Stripe makes every transfer, then never answers, and its webhooks are lost too (a
+    # delivered transfer.created would settle the payout at once): the worker cannot know
+    await platform.stripe.configure(deliver_events=False)
+    await platform.stripe.commit_then_timeout("transfers.create", seconds=10, times=None)
+    payout_id = await request_payout(platform, driver, REWARD)  # 202 at once all the same
+    unknown = await payout_reaches(platform, driver, payout_id, "unknown")
+    assert unknown["pending_reconciliation"] is True
+    assert await platform.wallet_balance(driver) == 0  # held in clearing, never reversed
+
+    ops = {"NERAVA_API": platform.stack.gateway, "NERAVA_TOKEN": admin.token}
+    listing = ["dead-letters", "list", "-s", "payments", "--queue", "payments.payouts.execute"]
+
+    async def worker_gave_up() -> None:
+        code, stdout, stderr = await run_cli([*listing, "--json"], ops)
+        assert code == 0, stderr
+        assert json.loads(stdout)["items"], "the worker still retries"
+
+    await eventually(worker_gave_up, timeout=60, what="the payout's command in the DLQ")
+    await platform.stripe.clear_faults()  # from now on only the reconciler can settle it
+
+    paid = await payout_reaches(platform, driver, payout_id, "succeeded")  # the reconciler
+    [transfer] = await transfers_for(platform, payout_id)
+    assert paid["stripe_transfer_id"] == transfer["id"]
+    assert await platform.wallet_balance(driver) == 0

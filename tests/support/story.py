@@ -319,3 +319,44 @@ async def confirm_by_sms(platform: Platform, driver: Person, venue: Venue, sessi
     assert [d["status"] for d in reply["deliveries"]] == [200]
     await platform.session_reaches(driver, session_id, "completed")
     assert (await platform.session(driver, session_id))["confirmed_via"] == "sms"
+
+
+async def open_payout_account(platform: Platform, driver: Person) -> None:
+    """The driver asks for a payout account and finishes Stripe's onboarding; Stripe's
+    ``account.updated`` (signed, through the gateway's webhook) opens it for payouts."""
+    account = await platform.call("POST", "/v1/payouts/account", driver)
+    onboarding = account.expect(200)
+    assert onboarding["payouts_enabled"] is False
+    await platform.stripe.visit_onboarding(onboarding["onboarding_url"])
+
+    async def opened() -> bool:
+        again = await platform.call("POST", "/v1/payouts/account", driver)
+        return bool(again.expect(200)["payouts_enabled"])
+
+    await eventually(opened, timeout=30, what="the payout account opened by account.updated")
+
+
+async def request_payout(platform: Platform, driver: Person, nova: int) -> str:
+    """``POST /v1/payouts`` (202 at once, whatever Stripe is doing); returns the payout id."""
+    key = {"Idempotency-Key": "story-payout-" + secrets.token_hex(10)}
+    asked = await platform.call("POST", "/v1/payouts", driver, body={"nova": nova}, headers=key)
+    accepted = asked.expect(202)
+    assert accepted["nova"] == nova
+    return str(accepted["payout_id"])
+
+
+async def payout_reaches(platform: Platform, driver: Person, payout_id: str, status: str) -> Any:
+    async def reached() -> Any:
+        seen = (await platform.call("GET", f"/v1/payouts/{payout_id}", driver)).expect(200)
+        assert seen["status"] == status, seen
+        return seen
+
+    return await eventually(reached, timeout=90, interval=0.5, what=f"payout {payout_id} {status}")
+
+
+async def transfers_for(platform: Platform, payout_id: str) -> list[dict[str, Any]]:
+    return [
+        t
+        for t in await platform.stripe.transfers()
+        if (t.get("metadata") or {}).get("payout_id") == payout_id
+    ]

@@ -61,7 +61,8 @@ class RunningStack:
 # The retry horizon of a test stack, short so a message exhausts its tiers and lands in its
 # DLQ within seconds (every queue with a schedule of its own is named). What must end within
 # the horizon shrinks with it: an SMS attempt cut off by a crash is taken over after its lease
-# (longer than the Twilio call's own timeout, as in production).
+# (longer than the Twilio call's own timeout, as in production); Stripe calls time out sooner;
+# the payout reconciler looks for due payouts every 2 s.
 SHORT_TIERS = ["1s", "2s", "3s"]
 SHORT_RETRIES = {
     "RETRY_TIERS": json.dumps(SHORT_TIERS),
@@ -80,6 +81,8 @@ SHORT_RETRIES = {
     ),
     "TWILIO_TIMEOUT_SECONDS": "2",
     "SEND_ATTEMPT_LEASE_SECONDS": "3",
+    "STRIPE_TIMEOUT_SECONDS": "2",
+    "PAYOUT_RECONCILE_INTERVAL_SECONDS": "2",
 }
 
 

@@ -74,7 +74,10 @@ DEFAULT_ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(prefix="/v1/offer-codes", upstream="sessions"),
     RouteSpec(prefix="/v1/wallet", upstream="payments"),
     RouteSpec(prefix="/v1/wallet", upstream="payments", route_class="money", methods=WRITE_METHODS),
-    RouteSpec(prefix="/v1/payouts", upstream="payments", route_class="money"),
+    RouteSpec(prefix="/v1/payouts", upstream="payments"),
+    RouteSpec(
+        prefix="/v1/payouts", upstream="payments", route_class="money", methods=WRITE_METHODS
+    ),
     RouteSpec(
         prefix="/v1/webhooks/stripe", upstream="payments", route_class="webhooks", public=True
     ),

@@ -2,6 +2,7 @@
 
 POST /v1/payouts           {nova} + Idempotency-Key → 202 {payout_id, status, ...} (phase 1
                            only; the worker calls Stripe); a repeat follows the payout's state
+GET  /v1/payouts/{id}      one of the driver's payouts, as it stands now
 POST /v1/payouts/account   the driver's Stripe connected account + a fresh onboarding link
 """
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
 from payments import errors as e
-from payments import payout_account_handlers, payout_handlers
+from payments import payout_account_handlers, payout_handlers, payout_queries
 from payments.api import (
     DRIVER,
     IDEMPOTENT,
@@ -80,6 +81,12 @@ async def post_payout(
         deps, driver_id=driver.user_id, nova=body.nova, request=request
     )
     return send(outcome)
+
+
+@router.get(f"{PAYOUTS}/{{payout_id}}", responses=problems(*DRIVER, e.PayoutNotFoundError))
+async def get_payout(payout_id: uuid.UUID, deps: Deps, driver: Driver) -> PayoutOut:
+    payout = await payout_queries.driver_payout(deps, driver.user_id, payout_id)
+    return PayoutOut(**payout_handlers.payout_body(payout))
 
 
 class PayoutAccountOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Read-only payout use cases for ops (the admin routes and ``nerava-ops payouts``)."""
+"""Read-only payout use cases: a driver's own payout, and ops' views (the admin routes and
+``nerava-ops payouts``)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,12 @@ async def payout_with_history(
         if payout is None:
             raise PayoutNotFoundError(f"No payout {payout_id}.")
         return payout, await payout_store.transitions(tx, payout_id)
+
+
+async def driver_payout(deps: PaymentsDeps, driver_id: uuid.UUID, payout_id: uuid.UUID) -> Payout:
+    """One of the driver's payouts; another driver's is as unknown as a missing one (404)."""
+    async with deps.uow() as tx:
+        payout = await payout_store.get(tx, payout_id)
+    if payout is None or payout.driver_id != driver_id:
+        raise PayoutNotFoundError(f"No payout {payout_id}.")
+    return payout

@@ -241,3 +241,23 @@ async def test_two_concurrent_payouts_of_one_driver_open_one(
     assert await payments.balance(driver) in (700, 600)
     opened = await scalar(db, "SELECT count(*) FROM payouts WHERE driver_id = :d", d=driver)
     assert opened == 1
+
+
+async def test_a_driver_follows_their_own_payout_and_no_one_else_s(
+    payments: PaymentsClient, fake_stripe: StripeControl
+) -> None:
+    driver, _ = await ready_driver(payments, fake_stripe, nova=500)
+    accepted = await post_payout(payments, driver, 200)
+    payout_id = accepted.json()["payout_id"]
+    await wait_payout(payments, payout_id, "succeeded")
+    seen = await payments.http.get(f"/v1/payouts/{payout_id}", headers=payments.headers(driver))
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["status"] == "succeeded" and seen.json()["nova"] == 200
+    assert seen.json()["stripe_transfer_id"]
+    other = await payments.add_driver(0)
+    hidden = await payments.http.get(f"/v1/payouts/{payout_id}", headers=payments.headers(other))
+    assert hidden.status_code == 404 and hidden.json()["code"] == "payout_not_found"
+    missing = await payments.http.get(
+        f"/v1/payouts/{uuid.uuid4()}", headers=payments.headers(driver)
+    )
+    assert missing.status_code == 404

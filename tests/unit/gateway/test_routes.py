@@ -31,7 +31,8 @@ TABLE = RouteTable(DEFAULT_ROUTES)
         ("GET", "/v1/merchants/", "sessions", "/v1/merchants/", "default", False),
         ("GET", "/v1/wallet", "payments", "/v1/wallet", "default", False),
         ("POST", "/v1/wallet/redeem", "payments", "/v1/wallet/redeem", "money", False),
-        ("GET", "/v1/payouts/9", "payments", "/v1/payouts/9", "money", False),
+        ("GET", "/v1/payouts/9", "payments", "/v1/payouts/9", "default", False),
+        ("POST", "/v1/payouts", "payments", "/v1/payouts", "money", False),
         ("POST", "/v1/webhooks/stripe", "payments", "/v1/webhooks/stripe", "webhooks", True),
         (
             "POST",
