@@ -26,6 +26,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from bench.payments.server_cpu import cpu_seconds, profiled
 from bench.report import emit, latency_figures, ratio
 from tests.fakes.core.server import start
 from tests.fakes.stripe.app import build_app
@@ -172,8 +173,9 @@ async def _scenario(
     return samples, failures
 
 
-async def run(infra: Any) -> None:
-    """Both payout scenarios against one service process (the database is migrated)."""
+async def run(infra: Any, profile: str | None = None) -> None:
+    """Both payout scenarios against one service process (the database is migrated);
+    ``profile``: py-spy stacks of the hanging-Stripe scenario are written there."""
     dsn = infra.database_url.replace("postgresql+asyncpg", "postgresql")
     config = StripeFakeConfig()
     fake = await start(build_app(config))
@@ -199,11 +201,15 @@ async def run(infra: Any) -> None:
                     ("payout_post_healthy_stripe", tokens[WARMUP : WARMUP + PER_SCENARIO]),
                     ("payout_post_hanging_stripe", tokens[WARMUP + PER_SCENARIO :]),
                 ):
-                    if name.endswith("hanging_stripe"):
+                    stripe_hangs = name.endswith("hanging_stripe")
+                    if stripe_hangs:
                         await stripe.hang("*", seconds=30.0, times=None)
+                    cpu_before = cpu_seconds(process.pid)
                     started = time.perf_counter()
-                    samples, failures = await _scenario(session, base, batch)
+                    with profiled(process.pid, profile if stripe_hangs else None):
+                        samples, failures = await _scenario(session, base, batch)
                     elapsed = time.perf_counter() - started
+                    cpu_used = cpu_seconds(process.pid) - cpu_before
                     figures[name] = latency_figures(samples)
                     emit(
                         BENCH,
@@ -214,6 +220,7 @@ async def run(infra: Any) -> None:
                         failures=failures,
                         per_second=round(len(batch) / elapsed, 1),
                         stripe_calls_in_flight=await stripe.in_flight(),
+                        server_cpu_ms_per_request=round(cpu_used * 1000 / len(batch), 3),
                         **figures[name],
                     )
                 healthy = figures["payout_post_healthy_stripe"]["p99_ms"]
