@@ -7,7 +7,8 @@ post payouts for distinct drivers (one open payout per driver), each with an onb
 account and Nova. Only the 202s are timed: phase 1 is one transaction and never awaits Stripe,
 so the hanging Stripe (the worker's calls time out and the payouts go ``unknown``) must not
 move the request path. Targets: p99 <= 250 ms while Stripe hangs, and within 1.1x of the
-healthy p99 (same run).
+healthy p99 (same run). Each scenario also reports the service process's CPU ms per request
+(its worker's phases 2 and 3 included), which a busy machine does not move much.
 """
 
 from __future__ import annotations
