@@ -366,6 +366,9 @@ async def service_scenarios(
 async def main(args: argparse.Namespace) -> None:
     async with bench_infra() as infra:
         await asyncio.to_thread(_migrate, infra.database_url)
+        if args.only == "payouts":
+            await payouts.run(infra, args.profile)
+            return
         dsn = infra.database_url.replace("postgresql+asyncpg", "postgresql")
         raw_drivers = [uuid.uuid4() for _ in range(CONCURRENCY)]
         drivers = [uuid.uuid4() for _ in range(CONCURRENCY)]
@@ -380,5 +383,14 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--profile", help="write py-spy collapsed stacks of scenario 2 here")
+    parser.add_argument(
+        "--only",
+        choices=["payouts"],
+        help="run only this part (payouts: the Stripe part, bench.payments.payouts)",
+    )
+    parser.add_argument(
+        "--profile",
+        help="write py-spy collapsed stacks of scenario 2 here (with --only payouts: of the"
+        " hanging-Stripe payout scenario)",
+    )
     asyncio.run(main(parser.parse_args()))

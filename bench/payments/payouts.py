@@ -7,7 +7,8 @@ post payouts for distinct drivers (one open payout per driver), each with an onb
 account and Nova. Only the 202s are timed: phase 1 is one transaction and never awaits Stripe,
 so the hanging Stripe (the worker's calls time out and the payouts go ``unknown``) must not
 move the request path. Targets: p99 <= 250 ms while Stripe hangs, and within 1.1x of the
-healthy p99 (same run).
+healthy p99 (same run). Each scenario also reports the service process's CPU ms per request
+(its worker's phases 2 and 3 included), which a busy machine does not move much.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from bench.payments.server_cpu import cpu_seconds, profiled
 from bench.report import emit, latency_figures, ratio
 from tests.fakes.core.server import start
 from tests.fakes.stripe.app import build_app
@@ -172,8 +174,9 @@ async def _scenario(
     return samples, failures
 
 
-async def run(infra: Any) -> None:
-    """Both payout scenarios against one service process (the database is migrated)."""
+async def run(infra: Any, profile: str | None = None) -> None:
+    """Both payout scenarios against one service process (the database is migrated);
+    ``profile``: py-spy stacks of the hanging-Stripe scenario are written there."""
     dsn = infra.database_url.replace("postgresql+asyncpg", "postgresql")
     config = StripeFakeConfig()
     fake = await start(build_app(config))
@@ -199,11 +202,15 @@ async def run(infra: Any) -> None:
                     ("payout_post_healthy_stripe", tokens[WARMUP : WARMUP + PER_SCENARIO]),
                     ("payout_post_hanging_stripe", tokens[WARMUP + PER_SCENARIO :]),
                 ):
-                    if name.endswith("hanging_stripe"):
+                    stripe_hangs = name.endswith("hanging_stripe")
+                    if stripe_hangs:
                         await stripe.hang("*", seconds=30.0, times=None)
+                    cpu_before = cpu_seconds(process.pid)
                     started = time.perf_counter()
-                    samples, failures = await _scenario(session, base, batch)
+                    with profiled(process.pid, profile if stripe_hangs else None):
+                        samples, failures = await _scenario(session, base, batch)
                     elapsed = time.perf_counter() - started
+                    cpu_used = cpu_seconds(process.pid) - cpu_before
                     figures[name] = latency_figures(samples)
                     emit(
                         BENCH,
@@ -214,6 +221,7 @@ async def run(infra: Any) -> None:
                         failures=failures,
                         per_second=round(len(batch) / elapsed, 1),
                         stripe_calls_in_flight=await stripe.in_flight(),
+                        server_cpu_ms_per_request=round(cpu_used * 1000 / len(batch), 3),
                         **figures[name],
                     )
                 healthy = figures["payout_post_healthy_stripe"]["p99_ms"]

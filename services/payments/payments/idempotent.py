@@ -75,7 +75,7 @@ async def run_idempotent(
     if request.key is None:  # ENV=local without a key: one request, one execution
         async with deps.uow() as tx:
             return await work(tx, f"request:{uuid.uuid4().hex}")
-    claimed = await _claim(deps, request)
+    claimed = await claim(deps, request)
     if isinstance(claimed, StoredResponse):
         return claimed
     await deps.hooks.after_claim(request.scope)
@@ -131,7 +131,9 @@ def claim_params(deps: PaymentsDeps, request: IdempotentRequest) -> dict[str, An
     )
 
 
-async def _claim(deps: PaymentsDeps, request: IdempotentRequest) -> int | StoredResponse:
+async def claim(deps: PaymentsDeps, request: IdempotentRequest) -> int | StoredResponse:
+    """Step 1: the claimed key's id, or the stored response of a completed one (raises the
+    refusals of :func:`resolve_taken_key`)."""
     inserted = await deps.uow.direct(store.CLAIM, claim_params(deps, request))  # autocommit
     if inserted is not None:
         return int(inserted["id"])

@@ -81,51 +81,6 @@ def _payout(row: Any) -> Payout:
     return Payout(**values)
 
 
-async def insert(
-    tx: AsyncSession,
-    *,
-    payout_id: uuid.UUID,
-    driver_id: uuid.UUID,
-    nova: int,
-    rate: Decimal,
-    amount_minor: int,
-    currency: str,
-    destination: str,
-    stripe_request: str,
-    transfer_group: str,
-    idempotency_key: str,
-    debit_tx_id: uuid.UUID,
-    stale_after_seconds: float,
-    retry_of: uuid.UUID | None,
-) -> None:
-    await tx.execute(
-        text(
-            "INSERT INTO payments.payouts (id, driver_id, nova_amount, rate_minor_per_nova,"
-            " amount_minor, currency, destination_account, status, stripe_idempotency_key,"
-            " stripe_request, transfer_group, debit_tx_id, retry_of, next_reconcile_at)"
-            " VALUES (:id, :driver, :nova, :rate, :amount, :currency, :destination, 'pending',"
-            " :key, CAST(:request AS jsonb), :group, :debit, :retry_of,"
-            " now() + make_interval(secs => :stale))"
-        ),
-        {
-            "id": payout_id,
-            "driver": driver_id,
-            "nova": nova,
-            "rate": rate,
-            "amount": amount_minor,
-            "currency": currency,
-            "destination": destination,
-            "key": idempotency_key,
-            "request": stripe_request,
-            "group": transfer_group,
-            "debit": debit_tx_id,
-            "retry_of": retry_of,
-            "stale": stale_after_seconds,
-        },
-    )
-    await record_transition(tx, payout_id, None, "pending", reason="requested", actor="driver")
-
-
 async def get(tx: AsyncSession, payout_id: uuid.UUID, *, lock: bool = False) -> Payout | None:
     suffix = " FOR UPDATE" if lock else ""
     row = (
@@ -146,19 +101,6 @@ async def retry_of(tx: AsyncSession, payout_id: uuid.UUID) -> Payout | None:
         )
     ).first()
     return None if row is None else _payout(row)
-
-
-async def open_payout_of(tx: AsyncSession, driver_id: uuid.UUID) -> uuid.UUID | None:
-    row = (
-        await tx.execute(
-            text(
-                "SELECT id FROM payments.payouts WHERE driver_id = :driver"
-                " AND status IN ('pending', 'unknown', 'frozen')"
-            ),
-            {"driver": driver_id},
-        )
-    ).first()
-    return None if row is None else row[0]
 
 
 async def listing(tx: AsyncSession, *, status: str | None, limit: int) -> list[Payout]:
