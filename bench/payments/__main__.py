@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from payments.outcomes import json_outcome
 from bench.messaging.isolation import bench_infra
 from bench.payments import payouts
 from bench.payments.server_cpu import cpu_seconds, profiled
+from bench.payments.service import start_service, wait_ready
 from bench.report import emit, latency_figures, ratio
 from tests.support.jwt_tokens import TestSigningKeys
 
@@ -218,53 +218,12 @@ async def _jwks_server(keys: TestSigningKeys) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/jwks.json"
 
 
-def _start_service(infra: Any, jwks_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": infra.database_url,
-        "RABBITMQ_URL": infra.rabbitmq_url,
-        "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}",
-        "JWKS_URL": jwks_url,
-        "LOG_LEVEL": "WARNING",
-        "DB_POOL_SIZE": "40",
-        "DB_MAX_OVERFLOW": "10",
-        "KILL_SWITCH_CACHE_SECONDS": "2",
-        # The service needs a Stripe client to start; redemptions never call it.
-        "STRIPE_SECRET_KEY": "sk_test_bench_redemptions_never_call_stripe",
-        "STRIPE_API_BASE": "http://127.0.0.1:9",
-        "STRIPE_WEBHOOK_SECRETS": '["whsec_bench_redemptions"]',
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "payments.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-
-
-async def _wait_ready(session: aiohttp.ClientSession, base: str) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                async with session.get(f"{base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
+# The service needs a Stripe client to start; redemptions never call it.
+REDEMPTION_SETTINGS = {
+    "STRIPE_SECRET_KEY": "sk_test_bench_redemptions_never_call_stripe",
+    "STRIPE_API_BASE": "http://127.0.0.1:9",
+    "STRIPE_WEBHOOK_SECRETS": '["whsec_bench_redemptions"]',
+}
 
 
 async def _redeem(
@@ -294,13 +253,13 @@ async def service_scenarios(
     keys = TestSigningKeys()
     runner, jwks_url = await _jwks_server(keys)
     port = _free_port()
-    process = _start_service(infra, jwks_url, port)
+    process = start_service(infra, jwks_url, port, REDEMPTION_SETTINGS)
     base = f"http://127.0.0.1:{port}"
     tokens = [keys.mint(sub=str(d), role="driver", exp=int(time.time()) + 3600) for d in drivers]
     try:
         connector = aiohttp.TCPConnector(limit=CONCURRENCY)
         async with aiohttp.ClientSession(connector=connector) as session:
-            await _wait_ready(session, base)
+            await wait_ready(session, base)
             for i in range(CONCURRENCY):  # warm-up: connections, JWKS, caches
                 await _redeem(session, base, tokens[i], merchants[i], 1)
             counter = iter(range(SERVICE_N))

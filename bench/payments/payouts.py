@@ -14,10 +14,7 @@ healthy p99 (same run). Each scenario also reports the service process's CPU ms 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +25,7 @@ import asyncpg
 from aiohttp import web
 
 from bench.payments.server_cpu import cpu_seconds, profiled
+from bench.payments.service import start_service, wait_ready
 from bench.report import emit, latency_figures, ratio
 from tests.fakes.core.server import start
 from tests.fakes.stripe.app import build_app
@@ -92,55 +90,13 @@ async def _jwks_server(keys: TestSigningKeys) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/jwks.json"
 
 
-def _start_service(
-    infra: Any, jwks_url: str, port: int, stripe: StripeControl
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": infra.database_url,
-        "RABBITMQ_URL": infra.rabbitmq_url,
-        "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}",
-        "JWKS_URL": jwks_url,
-        "LOG_LEVEL": "WARNING",
-        "DB_POOL_SIZE": "40",
-        "DB_MAX_OVERFLOW": "10",
-        "KILL_SWITCH_CACHE_SECONDS": "2",
+def _stripe_settings(stripe: StripeControl) -> dict[str, str]:
+    return {
         "STRIPE_SECRET_KEY": stripe.api_key,
         "STRIPE_API_BASE": stripe.url,
         "STRIPE_WEBHOOK_SECRETS": f'["{stripe.webhook_secret}"]',
         "PAYOUT_RECONCILE_INTERVAL_SECONDS": "3600",
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "payments.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-
-
-async def _wait_ready(session: aiohttp.ClientSession, base: str) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                async with session.get(f"{base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
 
 
 async def _post(session: aiohttp.ClientSession, base: str, token: str) -> tuple[int, float]:
@@ -191,11 +147,11 @@ async def run(infra: Any, profile: str | None = None) -> None:
         tokens = [
             keys.mint(sub=str(d), role="driver", exp=int(time.time()) + 3600) for d in drivers
         ]
-        process = _start_service(infra, jwks_url, port, stripe)
+        process = start_service(infra, jwks_url, port, _stripe_settings(stripe))
         try:
             connector = aiohttp.TCPConnector(limit=CLIENTS)
             async with aiohttp.ClientSession(connector=connector) as session:
-                await _wait_ready(session, base)
+                await wait_ready(session, base)
                 await _scenario(session, base, tokens[:WARMUP])
                 figures: dict[str, dict[str, float]] = {}
                 for name, batch in (
