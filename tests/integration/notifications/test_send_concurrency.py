@@ -6,65 +6,21 @@ and the attempt number is unique per delivery; on the first-attempt statement th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
-from typing import Any
 
-import asyncpg
 import pytest
-from common.direct_sql import DirectStatement
 from messaging.contracts import read
 from messaging.failures import TransientError
 from messaging.subscriber import Delivery
 from notifications.contracts import SendSms
-from notifications.deps import NotificationsUnitOfWork
 from notifications.send_handlers import send_sms
 from notifications.send_statements import FIRST_ATTEMPT
 from notifications.settings import SEND_QUEUE
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fakes.twilio.control import TwilioControl
+from tests.integration.notifications.meeting import MeetingUnitOfWork
 from tests.integration.notifications.sms import attempts, messages_to, random_phone, send_command
 from tests.support.notifications_service import SettingsFactory, running
-
-
-class MeetingUnitOfWork:
-    """A unit of work whose first transaction in each task waits until every task has one open,
-    and whose ``meet_at`` statement on the direct pool waits until every task is about to run it."""
-
-    def __init__(
-        self,
-        inner: NotificationsUnitOfWork,
-        barrier: asyncio.Barrier,
-        *,
-        meet_at: DirectStatement | None = None,
-    ) -> None:
-        self.inner = inner
-        self.barrier = barrier
-        self.meet_at = meet_at
-        self.met: set[asyncio.Task[object] | None] = set()
-
-    def __call__(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.inner() as tx:
-            task = asyncio.current_task()
-            if self.meet_at is None and task not in self.met:
-                self.met.add(task)
-                await tx.execute(text("SELECT 1"))
-                await self.barrier.wait()
-            yield tx
-
-    async def direct(
-        self, statement: DirectStatement, params: Mapping[str, Any]
-    ) -> asyncpg.Record | None:
-        if statement is self.meet_at:
-            await self.barrier.wait()
-        return await self.inner.direct(statement, params)
 
 
 async def test_two_concurrent_copies_of_a_command_send_one_sms(

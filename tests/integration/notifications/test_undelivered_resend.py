@@ -15,6 +15,7 @@ from notifications.settings import RESEND_QUEUE, SEND_QUEUE
 from notifications.status_handlers import StatusCallback, record_status_callback
 
 from tests.fakes.twilio.control import TwilioControl
+from tests.integration.notifications.meeting import MeetingUnitOfWork
 from tests.integration.notifications.sms import (
     PUBLIC_BASE,
     attempts,
@@ -27,7 +28,6 @@ from tests.integration.notifications.sms import (
     send_command,
     status_params,
 )
-from tests.integration.notifications.test_send_concurrency import meeting_at_first_transaction
 from tests.support.notifications_service import (
     TEST_TIERS,
     Notifications,
@@ -196,7 +196,7 @@ async def test_two_racing_retryable_callbacks_schedule_one_resend(
         key = await send(channel, send_command(random_phone()))
         row = await accepted_with(service, key)
         barrier = asyncio.Barrier(2)
-        deps = replace(service.deps, uow=meeting_at_first_transaction(service.deps.uow, barrier))
+        deps = replace(service.deps, uow=MeetingUnitOfWork(service.deps.uow, barrier))
         racing = [
             StatusCallback(row.message_sid, status, code, row.id, 1)
             for status, code in (("undelivered", 30003), ("failed", 30001))
