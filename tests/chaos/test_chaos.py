@@ -104,11 +104,10 @@ async def test_nothing_is_lost_or_doubled_while_the_system_fails_under_twenty_st
     log = FaultLog()
     async with aiohttp.ClientSession() as http, broker_restored():
         counted = Counted(platform, http)
-        stories = asyncio.gather(
-            *(_staggered(platform, o, i * FAULT_WINDOW_S / DRIVERS) for i, o in enumerate(outcomes))
-        )
-        await _inject(platform, counted, log, rng)
-        await stories
+        async with asyncio.TaskGroup() as chaos:  # a failure anywhere cancels the rest
+            for i, outcome in enumerate(outcomes):
+                chaos.create_task(_staggered(platform, outcome, i * FAULT_WINDOW_S / DRIVERS))
+            chaos.create_task(_inject(platform, counted, log, rng))
 
         engine = create_async_engine(platform.stack.database_url, pool_size=1, max_overflow=1)
         try:
