@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 from common.database import Database
 from common.health import register_readiness_check
@@ -34,6 +33,7 @@ from fastapi import FastAPI
 
 from messaging.analytics import AnalyticsPublisher
 from messaging.broker_errors import BROKER_ERRORS
+from messaging.broker_wait import connect_waiting
 from messaging.confirmed_publisher import ConfirmedPublisher
 from messaging.contracts import Contracts
 from messaging.dead_letters.ingester import DeadLetterIngester
@@ -115,11 +115,7 @@ async def open_messaging(
     )
     queues = consumers.work_queues()
     async with contextlib.AsyncExitStack() as stack:
-        connection = await aio_pika.connect_robust(
-            settings.rabbitmq_url,
-            timeout=settings.publish_timeout_seconds,
-            client_properties={"connection_name": f"{settings.service_name}-control"},
-        )
+        connection = await connect_waiting(settings, f"{settings.service_name}-control")
         stack.push_async_callback(_close, connection)
         await declare_topology(connection, tiers=parse_tiers(settings.retry_tiers), queues=queues)
 

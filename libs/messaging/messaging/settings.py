@@ -49,6 +49,8 @@ class MessagingSettings(BrokerSettings):
     inbox_retention_days: float = Field(default=30.0, gt=0)
     dead_letter_retention_days: float = Field(default=90.0, gt=0)
     publish_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    broker_connect_wait_seconds: float = Field(default=60.0, ge=0, le=600)
+    """How long a starting service waits for RabbitMQ (backing off) before its startup fails."""
     dlq_prefetch: int = Field(default=50, ge=1, le=1000)
     replay_rate_per_second: float = Field(default=50.0, gt=0, le=10_000)
     replay_max_batch: int = Field(default=1000, ge=1, le=100_000)

@@ -10,16 +10,19 @@ from typing import ClassVar
 import httpx
 import pytest
 from aio_pika.abc import AbstractChannel
+from messaging.broker_errors import BROKER_ERRORS
 from messaging.contracts import Contracts, Event
 from messaging.failures import PermanentError, TransientError
 from messaging.outbox import Outbox
 from messaging.subscriber import Delivery, Subscriptions
 from messaging.topology import TopologyMismatchError
 from opentelemetry import trace
+from yarl import URL
 
 from tests.integration.messaging.harness import publish_event
 from tests.integration.messaging.queues import depth
 from tests.integration.messaging.service_app import demo_app, demo_settings, serving
+from tests.integration.messaging.tcp_proxy import TcpProxy
 from tests.support.isolation import RunInfra
 from tests.support.jwt_tokens import TestSigningKeys
 from tests.support.messaging_store import Store
@@ -176,3 +179,54 @@ async def test_structural_argument_mismatch_stops_startup_naming_queue_and_argum
     assert queue in message
     assert "x-dead-letter-exchange" in message or "x-delivery-limit" in message
     assert caught.value.argument in message
+
+
+async def test_a_service_started_while_rabbitmq_is_away_waits_for_it_then_serves(
+    infra: RunInfra, store: Store
+) -> None:
+    url = URL(infra.rabbitmq_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5672)
+    await proxy.start()
+    proxy.cut()  # the broker is away as the service starts
+    settings = demo_settings(
+        infra, store, rabbitmq_url=str(url.with_port(proxy.port)), broker_connect_wait_seconds=30
+    )
+    ready_answers: list[int] = []
+    served, finished = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with serving(demo_app(settings, store, Subscriptions())) as client:
+            ready_answers.append((await client.get("/readyz")).status_code)
+            served.set()
+            await finished.wait()
+
+    service = asyncio.create_task(serve())
+    try:
+        await proxy.wait_refused(2)  # it tried, was refused, and is still waiting
+        assert not served.is_set() and not service.done()
+        proxy.restore()
+        async with asyncio.timeout(30):
+            await served.wait()
+    finally:
+        finished.set()
+        await service
+        await proxy.stop()
+    assert ready_answers == [200]
+
+
+async def test_a_service_gives_up_starting_once_its_wait_for_rabbitmq_is_over(
+    infra: RunInfra, store: Store
+) -> None:
+    url = URL(infra.rabbitmq_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5672)
+    await proxy.start()
+    proxy.cut()
+    settings = demo_settings(
+        infra, store, rabbitmq_url=str(url.with_port(proxy.port)), broker_connect_wait_seconds=1
+    )
+    try:
+        with pytest.raises(BROKER_ERRORS):
+            async with serving(demo_app(settings, store, Subscriptions())):
+                pass
+    finally:
+        await proxy.stop()
