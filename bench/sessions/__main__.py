@@ -4,8 +4,8 @@
    approach (load every charger, Haversine in Python), p50/p99 and the ratio;
 2. ``POST /v1/exclusive-sessions`` through the service, one worker, at 1 and 50 clients.
 
-Prints one JSON line per scenario. Run it alone (``flock /work/coord/bench.lock …`` on a shared
-machine): it measures speed.
+Prints one JSON line per scenario. Run it alone on a quiet machine: it measures speed (the
+server CPU per activation it prints is the figure that holds on a busy one).
 """
 
 from __future__ import annotations
