@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 from tests.support.story import Person, Platform
 from tests.support.system_stack import (
     SHORT_RETRIES,
@@ -24,20 +23,9 @@ from tests.support.system_stack import (
 
 
 @pytest.fixture(scope="session")
-async def otlp() -> AsyncIterator[OtlpReceiver]:
-    async with otlp_receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="session")
-async def stack(
-    tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver
-) -> AsyncIterator[RunningStack]:
-    tracing = {"OTLP_ENDPOINT": otlp.url, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
     try:
-        async with running_stack(
-            tmp_path_factory.mktemp("stack-logs"), {**SHORT_RETRIES, **tracing}
-        ) as running:
+        async with running_stack(tmp_path_factory.mktemp("stack-logs"), SHORT_RETRIES) as running:
             yield running
     except StackDidNotStart as exc:
         pytest.fail(str(exc))

@@ -5,14 +5,18 @@ The driver's arrival carries the app's ``traceparent``; its trace must reach the
 sessions, the outbox relay, notifications, the Twilio call and the delivery status Twilio calls
 back with. The merchant's "DONE" starts at Twilio's webhook; its trace must reach sessions,
 payments and the Stripe charge. Every span's parent is in the same trace (one root), and no
-attribute carries a phone number or a code.
+attribute carries a phone number or a code. The stack here is this module's own, every process
+exporting its spans to this module's receiver, so nothing else the suite runs shares either.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 
-from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
+import pytest
+
+from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan, otlp_receiver
 from tests.support.polling import eventually
 from tests.support.story import (
     REWARD,
@@ -24,6 +28,32 @@ from tests.support.story import (
     open_venue,
     the_one_arrival_sms,
 )
+from tests.support.system_stack import (
+    SHORT_RETRIES,
+    RunningStack,
+    StackDidNotStart,
+    running_stack,
+)
+
+
+@pytest.fixture(scope="module")
+async def otlp() -> AsyncIterator[OtlpReceiver]:
+    async with otlp_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver
+) -> AsyncIterator[RunningStack]:
+    tracing = {"OTLP_ENDPOINT": otlp.url, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    try:
+        async with running_stack(
+            tmp_path_factory.mktemp("traced-stack-logs"), {**SHORT_RETRIES, **tracing}
+        ) as running:
+            yield running
+    except StackDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 def _chain_problems(spans: list[ReceivedSpan], client_span: str = "") -> list[str]:

@@ -154,3 +154,11 @@ async def unknown_payout(
         what="the execute command in the DLQ",
     )
     return driver, payout_id
+
+
+async def transfer_posts_for(fake_stripe: StripeControl, payout_id: str) -> int:
+    """How many ``POST /v1/transfers`` the fake received for this payout (its transfer group):
+    other tests' payouts, retried meanwhile on the shared queue, are not counted."""
+    group = ["transfer_group", f"payout_{payout_id}"]
+    requests = await fake_stripe.requests("transfers.create")
+    return sum(1 for r in requests if group in [list(p) for p in r.get("params", [])])

@@ -23,6 +23,7 @@ from tests.support.payouts import (
     post_payout,
     ready_driver,
     reconcile,
+    transfer_posts_for,
     transfers_of,
     wait_payout,
 )
@@ -71,7 +72,7 @@ async def test_a_switch_flipped_between_the_phases_holds_the_payout_until_it_reo
         return rows
 
     [row] = await eventually(dead, timeout=40, what="the held command in the DLQ")
-    assert await fake_stripe.calls("transfers.create") == 0
+    assert await transfer_posts_for(fake_stripe, payout_id) == 0
     assert (await admin_payout(payments, payout_id))["status"] == "pending"
     assert await journals_of(db, payout_id) == ["payout_debit"]
     assert await payments.balance(driver) == 700
@@ -80,13 +81,14 @@ async def test_a_switch_flipped_between_the_phases_holds_the_payout_until_it_reo
     assert refused.status_code == 503 and refused.json()["code"] == "money_movement_disabled"
     held = await reconcile(payments, payout_id)
     assert held.status_code == 200 and held.json()["status"] == "pending"
-    assert await fake_stripe.calls("transfers.create") == 0
+    assert await transfer_posts_for(fake_stripe, payout_id) == 0
     assert await fake_stripe.calls("transfers.list") >= 1  # a lookup is allowed
 
     await payments.set_switch("PAYOUTS_ENABLED", True, "resolved")
     assert (await replay(payments, row["id"])).status_code == 200
     await wait_payout(payments, payout_id, "succeeded")
     assert len(await transfers_of(fake_stripe, payout_id)) == 1
+    assert await transfer_posts_for(fake_stripe, payout_id) >= 1  # the count sees this payout's
 
 
 async def test_a_blocked_request_keeps_its_key_and_redeems_still_work(
