@@ -14,7 +14,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan, otlp_receiver
 from tests.support.polling import eventually
@@ -54,6 +56,16 @@ async def stack(
             yield running
     except StackDidNotStart as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture
+async def platform(stack: RunningStack) -> AsyncIterator[Platform]:
+    async with aiohttp.ClientSession() as http:
+        # The app's trace context reaches the gateway as sent: once a service app was built in
+        # this test process, aiohttp clients are instrumented and would put a span of this
+        # process (a trace of its own) in between.
+        AioHttpClientInstrumentor.uninstrument_session(http)
+        yield Platform(stack, http)
 
 
 def _chain_problems(spans: list[ReceivedSpan], client_span: str = "") -> list[str]:
