@@ -84,6 +84,14 @@ async def wait_status(payments: PaymentsClient, event: SessionCompletedV1, statu
     await eventually(reached, timeout=20, what=f"the charge to be {status}")
 
 
+async def intent_posts_for(fake_stripe: StripeControl, event: SessionCompletedV1) -> int:
+    """The ``POST /v1/payment_intents`` the fake received for this billing event (its key):
+    other tests' charges, retried meanwhile on the shared queue, are not counted."""
+    requests = await fake_stripe.requests("payment_intents.create")
+    key = f"billing:{event.billing_event_id}"
+    return sum(1 for r in requests if r["idempotency_key"] == key)
+
+
 async def charges_for(fake_stripe: StripeControl, event: SessionCompletedV1) -> list[Any]:
     return [
         c
@@ -151,8 +159,7 @@ async def test_a_completed_session_is_charged_once_with_the_billing_key(
     await wait_status(payments, event, "succeeded")
     charges = await charges_for(fake_stripe, event)
     assert len(charges) == 1 and charges[0]["amount"] == 250
-    keys = [r["idempotency_key"] for r in await fake_stripe.requests("payment_intents.create")]
-    assert keys == [f"billing:{event.billing_event_id}"]
+    assert await intent_posts_for(fake_stripe, event) == 1
     assert (await charge_of(payments, event))["stripe_payment_intent_id"] == charges[0]["id"]
     assert await published(db, "merchant.billed.v1", event) == 1
     assert await published(db, "payments.billing.charge.v1", event) == 1
@@ -187,7 +194,7 @@ async def test_a_merchant_without_a_payment_method_waits_and_is_charged_once_one
     event = completed(merchant)
     await session_completed(payments, event)
     await wait_status(payments, event, "awaiting_payment_method")
-    assert await fake_stripe.calls("payment_intents.create") == 0
+    assert await intent_posts_for(fake_stripe, event) == 0
     resp = await set_billing(payments, merchant, "pm_card_visa")
     assert resp.status_code == 200 and resp.json()["charges_requeued"] == 1
     await wait_status(payments, event, "succeeded")
@@ -206,7 +213,7 @@ async def test_a_lost_answer_is_retried_with_the_same_key_and_charges_once(
     await session_completed(payments, event)
     await wait_status(payments, event, "succeeded")
     assert len(await charges_for(fake_stripe, event)) == 1
-    assert await fake_stripe.calls("payment_intents.create") >= 2
+    assert await intent_posts_for(fake_stripe, event) >= 2
     assert await fake_stripe.idempotency_mismatches() == 0
 
 
@@ -267,7 +274,7 @@ async def test_the_kill_switch_is_rechecked_before_the_call_and_guards_the_repla
         assert len(await dead_letters(payments, since)) == 1
 
     await eventually(dead, timeout=40, what="the charge command in the DLQ")
-    assert await fake_stripe.calls("payment_intents.create") == 0
+    assert await intent_posts_for(fake_stripe, event) == 0
     [row] = await dead_letters(payments, since)
     refused = await payments.http.post(
         f"/v1/admin/dead-letters/{row['id']}/replay", headers=payments.headers(ADMIN, "admin")

@@ -22,6 +22,7 @@ from tests.support.payouts import (
     post_payout,
     published,
     ready_driver,
+    transfer_posts_for,
     transfers_of,
     wait_payout,
 )
@@ -43,8 +44,7 @@ async def test_a_payout_is_accepted_at_once_and_transferred_once(
     assert payout["stripe_transfer_id"] == transfer["id"]
     assert transfer["amount"] == 400 and transfer["destination"] == account
     assert transfer["transfer_group"] == f"payout_{payout_id}"
-    keys = [r["idempotency_key"] for r in await fake_stripe.requests("transfers.create")]
-    assert keys == [f"payout:{payout_id}"]
+    assert await transfer_posts_for(fake_stripe, payout_id) == 1
     assert await journals_of(db, payout_id) == ["payout_debit", "payout_settle"]
     assert await payments.balance(driver) == 600
     assert [t["to_status"] for t in payout["transitions"]] == ["pending", "succeeded"]
@@ -63,7 +63,7 @@ async def test_bad_amounts_are_refused_and_change_nothing(
 
 
 async def test_a_key_is_required_and_the_account_must_be_ready(
-    payments: PaymentsClient, fake_stripe: StripeControl
+    payments: PaymentsClient, fake_stripe: StripeControl, db: AsyncEngine
 ) -> None:
     driver, _ = await ready_driver(payments, fake_stripe, nova=100)
     no_key = await payments.http.post(
@@ -75,7 +75,8 @@ async def test_a_key_is_required_and_the_account_must_be_ready(
     refused = await post_payout(payments, stranger, 10, key=key)
     assert refused.status_code == 409 and refused.json()["code"] == "payout_account_not_ready"
     assert await payments.balance(stranger) == 100
-    assert await fake_stripe.calls("transfers.create") == 0
+    for owner in (driver, stranger):
+        assert await scalar(db, "SELECT count(*) FROM payouts WHERE driver_id = :d", d=owner) == 0
 
 
 async def test_insufficient_funds_is_stored_on_the_key(
