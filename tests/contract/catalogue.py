@@ -63,6 +63,7 @@ CATALOGUE: dict[str, Entry] = {
     "payout.failed.v1": _entry("payments", _PAYOUT),
     "payout.unknown.v1": _entry("payments", _PAYOUT),
     "account.erasure_requested.v1": _entry("auth", "user_id request_id"),
+    "analytics.<name>": _entry("every service", "user_id name properties occurred_at"),
 }
 
 # The one message whose job is to carry a phone number.

@@ -11,8 +11,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from messaging.contracts import Contracts, Message, Reader, read
+from messaging.contracts import AnalyticsEvent, Contracts, Message, Reader, read
 from messaging.envelope import Envelope
+from notifications.analytics_rules import carries_personal_data
+from notifications.contracts import AnalyticsEvent as SinkReader
 from pydantic import BaseModel
 
 from tests.contract.catalogue import CATALOGUE, MAY_CARRY_A_PHONE, catalogued_type
@@ -108,3 +110,37 @@ def test_each_reader_reads_every_example_of_its_type_field_for_field() -> None:
 
 def test_the_catalogue_is_not_empty_of_publishers() -> None:
     assert {service for service, _ in PUBLISHERS} >= {"auth"}
+
+
+def _analytics_publishers() -> Iterator[tuple[str, type[Message]]]:
+    for service in SERVICES:
+        analytics = getattr(_module(f"{service}.contracts"), "ANALYTICS", None)
+        if isinstance(analytics, Contracts):
+            for model in analytics:
+                yield service, model
+
+
+ANALYTICS = list(_analytics_publishers())
+
+
+def test_auth_and_sessions_emit_analytics() -> None:
+    assert {service for service, _ in ANALYTICS} >= {"auth", "sessions"}
+
+
+@pytest.mark.parametrize(("service", "model"), ANALYTICS, ids=lambda v: getattr(v, "__name__", v))
+def test_each_analytics_event_is_read_by_the_sink_field_for_field(
+    service: str, model: type[Message]
+) -> None:
+    """Every analytics class is an ``analytics.<name>.vN`` event of the catalogue's shape, with
+    an example the notifications sink's reader reads as published, and no personal data."""
+    assert issubclass(model, AnalyticsEvent) and model.message_type.startswith("analytics.")
+    assert CATALOGUE["analytics.<name>"].fields <= set(model.model_fields)
+    module = _module(f"tests.contract.examples.{service}")
+    examples = [e for e in getattr(module, "ANALYTICS_EXAMPLES", []) if type(e) is model]
+    assert examples, f"tests/contract/examples/{service}.py has no {model.__name__}"
+    for example in examples:
+        wire = _wire(example)
+        seen = SinkReader.model_validate(wire.data)
+        assert seen.model_dump() == example.model_dump()
+        assert seen.name == model.message_type.split(".")[1]
+        assert not carries_personal_data(seen.properties)

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Protocol, Self, TypeVar, cast
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from messaging.envelope import Envelope
 from messaging.topology import COMMANDS_EXCHANGE, EVENTS_EXCHANGE
@@ -90,6 +92,49 @@ class Event(Message):
 
 class Command(Message):
     kind: ClassVar[MessageKind] = MessageKind.COMMAND
+
+
+ANALYTICS_TYPE = re.compile(r"^analytics\.([a-z][a-z0-9_]*)\.v[1-9][0-9]*$")
+
+
+class AnalyticsEvent(Event):
+    """An ``analytics.<name>.vN`` event, sent through the lossy publisher
+    (``messaging.analytics``), never the outbox: what a product analyst counts, not a state
+    change. ``name`` is the ``<name>`` of the type; ``properties`` carry identifiers and
+    categories, never personal data (the analytics sink drops what looks like it)::
+
+        class SignedInV1(AnalyticsEvent):
+            message_type: ClassVar[str] = "analytics.user_signed_in.v1"
+
+        SignedInV1.of(user_id, now, role="driver")
+    """
+
+    user_id: UUID | None = None
+    name: str
+    properties: dict[str, str | int | bool] = Field(default_factory=dict)
+    occurred_at: AwareDatetime
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        name = cls.__dict__.get("message_type")
+        if name is not None and not ANALYTICS_TYPE.match(name):
+            raise TypeError(f"{cls.__name__}.message_type {name!r} must be 'analytics.<name>.vN'")
+
+    @classmethod
+    def of(
+        cls, user_id: UUID | None, occurred_at: datetime, **properties: str | int | bool
+    ) -> Self:
+        match = ANALYTICS_TYPE.match(cls.message_type)
+        assert match is not None  # checked when the class was defined
+        return cls(user_id=user_id, name=match[1], properties=properties, occurred_at=occurred_at)
+
+
+class AnalyticsEmitter(Protocol):
+    """What a handler emits analytics events to (``messaging.analytics.AnalyticsPublisher``):
+    never blocks, never raises; an event it cannot keep is dropped and counted (False)."""
+
+    def emit(self, event: AnalyticsEvent) -> bool: ...
 
 
 class Reader(BaseModel):

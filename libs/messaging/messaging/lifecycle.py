@@ -35,7 +35,6 @@ from messaging.analytics import AnalyticsPublisher
 from messaging.broker_errors import BROKER_ERRORS
 from messaging.broker_wait import connect_waiting
 from messaging.confirmed_publisher import ConfirmedPublisher
-from messaging.contracts import Contracts
 from messaging.dead_letters.ingester import DeadLetterIngester
 from messaging.dead_letters.replay import Replayer, ReplayGuard
 from messaging.dead_letters.repository import DeadLetterRepository
@@ -99,12 +98,12 @@ async def open_messaging(
     *,
     deps: D | None = None,
     replay_guard: ReplayGuard | None = None,
-    analytics: Contracts | None = None,
+    analytics: AnalyticsPublisher | None = None,
     version: str = "0",
 ) -> AsyncIterator[Messaging]:
     """``deps``: what the consumers' handlers get as ``delivery.deps``. ``analytics``: the
-    contracts of the analytics events this service emits through the best-effort
-    ``messaging.analytics`` publisher (``None``: the service emits none)."""
+    best-effort publisher of the analytics events this service emits (built by the service's
+    bootstrap, started and stopped here; ``None``: the service emits none)."""
     metrics = MessagingMetrics(getattr(app.state, "metrics_registry", None))
     consumers: ConsumerRuntime[Any] = ConsumerRuntime(
         settings,
@@ -159,14 +158,9 @@ async def open_messaging(
         app.state.messaging = messaging
 
         if analytics is not None:
-            messaging.analytics = AnalyticsPublisher(
-                settings.rabbitmq_url,
-                analytics,
-                buffer_size=settings.analytics_buffer_size,
-                metrics=metrics,
-            )
-            await messaging.analytics.start()
-            stack.push_async_callback(messaging.analytics.stop)
+            messaging.analytics = analytics
+            await analytics.start(metrics)
+            stack.push_async_callback(analytics.stop)
         await relay.start()
         stack.push_async_callback(relay.stop)
         await ingester.start()

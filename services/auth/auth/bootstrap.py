@@ -6,7 +6,8 @@
 - :func:`running` is the service's resources hook (``main.py``'s start): it opens the direct
   asyncpg pool of the sign-in statement, the auto-pipelined Redis connection of the OTP
   scripts and the OTP provider, installs the access-token verifier (auth verifies with its own
-  keys), opens messaging (the outbox relay) and closes all of it on exit.
+  keys), opens messaging (the outbox relay, the analytics publisher) and closes all of it on
+  exit.
 - :func:`operator_deps` is the same for an operator command (``auth.manage``): a one-connection
   engine and Redis client of its own.
 
@@ -34,6 +35,7 @@ from common.redis_pipelined import PipelinedRedis
 from common.service import Infrastructure
 from common.session_revocation import RevokedSessions
 from common.uow import UnitOfWork
+from messaging.analytics import AnalyticsPublisher
 from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
 from pydantic import SecretStr
@@ -199,12 +201,21 @@ def build_deps(
         "refresh_codec": lambda: keys.refresh_codec,
         "revocations": lambda: RevokedSessions(infra.cache.client, infra.cache.keys),
         "outbox": lambda: Outbox(tables.messaging.outbox, contracts.PUBLISHES),
+        "analytics": lambda: analytics_publisher(settings),
     }
     if "provider" not in overrides:
         raise TypeError("build_deps needs the provider (running() opens it)")
     values = {name: build() for name, build in builders.items() if name not in overrides}
     values.update(overrides)
     return Deps(**values)
+
+
+def analytics_publisher(settings: AuthSettings) -> AnalyticsPublisher:
+    """Started by ``open_messaging`` in :func:`running`; an operator command's is never started
+    (it signs nobody in)."""
+    return AnalyticsPublisher(
+        settings.rabbitmq_url, contracts.ANALYTICS, buffer_size=settings.analytics_buffer_size
+    )
 
 
 def _otp_state(settings: AuthSettings, cache: Cache, scripts: PipelinedRedis | None) -> OtpState:
@@ -240,12 +251,21 @@ async def running(
         otp = _otp_state(settings, infra.cache, scripts)
         provider = build_provider(settings, otp.record_provider_error)
         stack.push_async_callback(provider.close)
+        analytics = analytics_publisher(settings)
         deps = build_deps(
-            settings, infra, keys=keys, direct_pool=direct, otp=otp, provider=provider
+            settings,
+            infra,
+            keys=keys,
+            direct_pool=direct,
+            otp=otp,
+            provider=provider,
+            analytics=analytics,
         )
         install_jwt_verifier(infra.app, access_token_verifier(settings, deps))
         await stack.enter_async_context(
-            open_messaging(infra.app, settings, infra.database, tables.messaging)
+            open_messaging(
+                infra.app, settings, infra.database, tables.messaging, analytics=analytics
+            )
         )
         yield deps
 

@@ -1,4 +1,6 @@
-"""The messages the auth service publishes (versioned; never carry a phone number)."""
+"""The messages the auth service publishes (versioned; never carry a phone number): events
+through the outbox (``PUBLISHES``) and analytics events through the lossy publisher
+(``ANALYTICS``)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
-from messaging.contracts import Contracts, Event
+from messaging.contracts import AnalyticsEvent, Contracts, Event
 
 
 class UserRegisteredV1(Event):
@@ -26,3 +28,12 @@ class UserConsentChangedV1(Event):
 
 
 PUBLISHES = Contracts("auth", [UserRegisteredV1, UserConsentChangedV1])
+
+
+class SignedInV1(AnalyticsEvent):
+    """A sign-in by OTP (properties: ``role``, ``registered`` on the first one)."""
+
+    message_type: ClassVar[str] = "analytics.user_signed_in.v1"
+
+
+ANALYTICS = Contracts("auth", [SignedInV1])

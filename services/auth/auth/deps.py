@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from common.direct_sql import DirectStatement
-from messaging.contracts import Message
+from messaging.contracts import AnalyticsEmitter, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.otp_outcomes import Decision, LiveChallenge, OtpLimits, VerifyAttempt
@@ -135,6 +135,7 @@ class Deps:
     refresh_codec: RefreshCodec
     revocations: Revocations
     outbox: OutboxWriter
+    analytics: AnalyticsEmitter
     clock: Callable[[], datetime] = field(default=utc_now)
 
     @property

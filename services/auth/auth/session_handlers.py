@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import repository as repo
-from auth.contracts import UserRegisteredV1
+from auth.contracts import SignedInV1, UserRegisteredV1
 from auth.deps import Deps
 from auth.errors import (
     AccountDisabledError,
@@ -114,6 +114,7 @@ async def open_session(
     # One statement, atomic on its own: autocommit on the direct pool (no BEGIN/COMMIT round
     # trips, none of the engine's per-execution work).
     user = repo.user_from_record(await deps.uow.direct(repo.OPEN_SESSION_DIRECT, new.params()))
+    registered = False
     if user is None:
         async with deps.uow() as tx:
             if deps.phones.lookup_key_rotating:
@@ -127,6 +128,7 @@ async def open_session(
                 phone_key_id=encrypted_phone.key_id,
             )
             if created is not None:
+                registered = True
                 await deps.outbox.add(
                     tx,
                     UserRegisteredV1(
@@ -139,6 +141,7 @@ async def open_session(
         raise DependencyUnavailableError("Sign-in could not be completed.", retry_after=1)
     if user.status != "active":
         raise AccountDisabledError("This account is disabled. Please contact support.")
+    deps.analytics.emit(SignedInV1.of(user.public_id, now, role=user.role, registered=registered))
     return _signed_in(
         deps,
         user_id=user.public_id,

@@ -20,6 +20,7 @@ from common.direct_sql import DirectPool, open_direct_pool
 from common.periodic import run_periodic_jobs
 from common.service import Infrastructure
 from common.uow import UnitOfWork
+from messaging.analytics import AnalyticsPublisher
 from messaging.inbox import Inbox
 from messaging.lifecycle import open_messaging
 from messaging.outbox import Outbox
@@ -94,6 +95,9 @@ def build_deps(
         "rules": session_rules(settings),
         "merchant_limits": merchant_limits(settings),
         "metrics": SessionMetrics(getattr(infra.app.state, "metrics_registry", None)),
+        "analytics": AnalyticsPublisher(
+            settings.rabbitmq_url, contracts.ANALYTICS, buffer_size=settings.analytics_buffer_size
+        ),
     }
     parts.update(overrides)
     return Deps(**parts)
@@ -113,7 +117,9 @@ async def running(
 async def _background(
     settings: SessionsSettings, infra: Infrastructure, deps: Deps
 ) -> AsyncIterator[None]:
-    """Messaging (the consumers get ``deps``) and the housekeeping jobs."""
+    """Messaging (the consumers get ``deps``; the analytics publisher, unless a test passed
+    another) and the housekeeping jobs."""
+    publisher = deps.analytics if isinstance(deps.analytics, AnalyticsPublisher) else None
     async with (
         open_messaging(
             infra.app,
@@ -122,6 +128,7 @@ async def _background(
             tables.messaging,
             consumers.subscriptions,
             deps=deps,
+            analytics=publisher,
         ),
         run_periodic_jobs(infra.app, jobs.periodic_jobs(deps, settings)),
     ):

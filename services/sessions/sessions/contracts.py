@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from messaging.contracts import Command, Contracts, Event, Reader
+from messaging.contracts import AnalyticsEvent, Command, Contracts, Event, Reader
 from pydantic import BaseModel, ConfigDict
 
 SESSION_REFERENCE_KIND = "exclusive_session"
@@ -163,3 +163,13 @@ class SmsReplyReceivedReader(Reader):
     keyword: str
     reply_code: str | None = None
     received_at: datetime | None = None
+
+
+class DealActivatedV1(AnalyticsEvent):
+    """A driver activated a merchant's deal (properties: ``session_id``, ``merchant_id``,
+    ``charger_id``); sent only when the activation created the session."""
+
+    message_type: ClassVar[str] = "analytics.deal_activated.v1"
+
+
+ANALYTICS = Contracts("sessions", [DealActivatedV1])

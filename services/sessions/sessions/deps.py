@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import asyncpg
 from common.direct_sql import DirectStatement
 from common.uow import UnitOfWorkFactory
-from messaging.contracts import Message
+from messaging.contracts import AnalyticsEmitter, Message
 from messaging.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,3 +95,4 @@ class Deps:
     rules: SessionRules
     merchant_limits: MerchantLimits
     metrics: SessionMetrics
+    analytics: AnalyticsEmitter

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions import activation_statement, charger_repository, merchant_repository, messages
 from sessions import session_repository as repo
+from sessions.contracts import DealActivatedV1
 from sessions.deps import Deps
 from sessions.errors import (
     ChargerNotFoundError,
@@ -53,6 +54,17 @@ async def activate(
     else:
         activation = await _activate_in_transaction(deps, driver_id, merchant_id, charger_id)
     deps.metrics.activations.labels("created" if activation.created else "existing").inc()
+    if activation.created:
+        created = activation.session
+        deps.analytics.emit(
+            DealActivatedV1.of(
+                driver_id,
+                created.created_at,
+                session_id=str(created.id),
+                merchant_id=str(created.merchant_id),
+                charger_id=str(created.charger_id),
+            )
+        )
     return activation
 
 

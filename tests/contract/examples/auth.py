@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from auth.contracts import UserConsentChangedV1, UserRegisteredV1
-from messaging.contracts import Message
+from auth.contracts import SignedInV1, UserConsentChangedV1, UserRegisteredV1
+from messaging.contracts import AnalyticsEvent, Message
 
 EXAMPLES: list[Message] = [
     UserRegisteredV1(user_id=uuid.uuid4(), role="driver", registered_at=datetime.now(UTC)),
@@ -17,4 +17,8 @@ EXAMPLES: list[Message] = [
         policy_version="2026-11",
         changed_at=datetime.now(UTC),
     ),
+]
+
+ANALYTICS_EXAMPLES: list[AnalyticsEvent] = [
+    SignedInV1.of(uuid.uuid4(), datetime.now(UTC), role="driver", registered=True),
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from messaging.contracts import Message
+from messaging.contracts import AnalyticsEvent, Message
 from sessions.contracts import (
     SESSION_REFERENCE_KIND,
+    DealActivatedV1,
     MerchantCreatedV1,
     MerchantUpdatedV1,
     Reference,
@@ -85,4 +86,14 @@ EXAMPLES: list[Message] = [
     SessionExpiredV1(**_ENDED, reason="timeout"),
     SessionExpiredV1(**_ENDED, reason="merchant_no_response"),
     SessionCancelledV1(**_ENDED, reason="driver_cancelled"),
+]
+
+ANALYTICS_EXAMPLES: list[AnalyticsEvent] = [
+    DealActivatedV1.of(
+        _DRIVER,
+        _AT,
+        session_id=str(_SESSION),
+        merchant_id=str(_MERCHANT),
+        charger_id=str(_CHARGER),
+    ),
 ]
