@@ -163,6 +163,28 @@ async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
         return (await conn.execute(text(sql), params)).scalar()
 
 
+async def wallet_state(db: AsyncEngine, driver: uuid.UUID) -> tuple[int, int, int, list[int]]:
+    """(balance, Σ entries, version, [account_version …]) of a driver's wallet."""
+    account = await scalar(
+        db,
+        "SELECT id FROM ledger_accounts"
+        " WHERE owner_type='driver' AND owner_id=:d AND purpose='wallet'",
+        d=str(driver),
+    )
+    balance = await scalar(db, "SELECT balance FROM ledger_accounts WHERE id=:a", a=account)
+    total = await scalar(
+        db, "SELECT coalesce(sum(amount),0) FROM ledger_entries WHERE account_id=:a", a=account
+    )
+    version = await scalar(db, "SELECT version FROM ledger_accounts WHERE id=:a", a=account)
+    versions = await scalar(
+        db,
+        "SELECT array_agg(account_version ORDER BY account_version) FROM ledger_entries"
+        " WHERE account_id=:a",
+        a=account,
+    )
+    return int(balance), int(total), int(version), list(versions)
+
+
 class BarrierHooks(Hooks):
     """Holds every use case at ``before_post`` until ``parties`` of them arrived."""
 

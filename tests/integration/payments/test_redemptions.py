@@ -10,7 +10,13 @@ import pytest
 from payments.deps import Hooks
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support.payments_service import BarrierHooks, PaymentsClient, new_key, scalar
+from tests.support.payments_service import (
+    BarrierHooks,
+    PaymentsClient,
+    new_key,
+    scalar,
+    wallet_state,
+)
 
 
 def assert_problem(resp: Any, status: int, code: str) -> dict[str, Any]:
@@ -19,27 +25,6 @@ def assert_problem(resp: Any, status: int, code: str) -> dict[str, Any]:
     body: dict[str, Any] = resp.json()
     assert body["code"] == code, body
     return body
-
-
-async def wallet_state(db: AsyncEngine, driver: uuid.UUID) -> tuple[int, int, int, list[int]]:
-    """(balance, Σ entries, version, [account_version …]) of a driver's wallet."""
-    account = await scalar(
-        db,
-        "SELECT id FROM ledger_accounts WHERE owner_type='driver' AND owner_id=:d",
-        d=str(driver),
-    )
-    balance = await scalar(db, "SELECT balance FROM ledger_accounts WHERE id=:a", a=account)
-    total = await scalar(
-        db, "SELECT coalesce(sum(amount),0) FROM ledger_entries WHERE account_id=:a", a=account
-    )
-    version = await scalar(db, "SELECT version FROM ledger_accounts WHERE id=:a", a=account)
-    versions = await scalar(
-        db,
-        "SELECT array_agg(account_version ORDER BY account_version) FROM ledger_entries"
-        " WHERE account_id=:a",
-        a=account,
-    )
-    return int(balance), int(total), int(version), list(versions)
 
 
 async def redeem_count(db: AsyncEngine, driver: uuid.UUID) -> int:
