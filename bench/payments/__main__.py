@@ -1,5 +1,5 @@
 """``uv run python -m bench.payments``: one JSON line per scenario (ledger part; the Stripe
-part, payouts, is :mod:`bench.payments.payouts`).
+part, payouts and billing, is :mod:`bench.payments.payouts` and :mod:`bench.payments.billing`).
 
 1. ``raw_redemption``: raw asyncpg doing the statements of one redemption exactly as the
    service sends them (the same compiled SQL from ``payments``: the merchant check with the key
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from aiohttp import web
 from common.direct_sql import keep_session
 from payments import audit, idempotency_store, ledger_repository, redemption_store
 from payments.audit import AuditRecord
@@ -38,9 +36,9 @@ from payments.ledger import JournalKind, driver_wallet, merchant_account, transf
 from payments.outcomes import json_outcome
 
 from bench.messaging.isolation import bench_infra
-from bench.payments import payouts
+from bench.payments import billing, payouts
 from bench.payments.server_cpu import cpu_seconds, profiled
-from bench.payments.service import start_service, wait_ready
+from bench.payments.service import free_port, jwks_server, start_service, wait_ready
 from bench.report import emit, latency_figures, ratio
 from tests.support.jwt_tokens import TestSigningKeys
 
@@ -51,12 +49,6 @@ RAW_N = 3000
 SERVICE_N = 3000
 FUNDING = 1_000_000
 REDEMPTIONS = "/v1/wallet/redemptions"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _migrate(database_url: str) -> None:
@@ -204,20 +196,6 @@ async def raw_redemption(dsn: str, drivers: list[uuid.UUID], merchants: list[uui
     return rate
 
 
-async def _jwks_server(keys: TestSigningKeys) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-
-    async def jwks(_: web.Request) -> web.Response:
-        return web.json_response(keys.jwks())
-
-    app.router.add_get("/jwks.json", jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}/jwks.json"
-
-
 # The service needs a Stripe client to start; redemptions never call it.
 REDEMPTION_SETTINGS = {
     "STRIPE_SECRET_KEY": "sk_test_bench_redemptions_never_call_stripe",
@@ -251,8 +229,8 @@ async def service_scenarios(
     profile: str | None = None,
 ) -> None:
     keys = TestSigningKeys()
-    runner, jwks_url = await _jwks_server(keys)
-    port = _free_port()
+    runner, jwks_url = await jwks_server(keys)
+    port = free_port()
     process = start_service(infra, jwks_url, port, REDEMPTION_SETTINGS)
     base = f"http://127.0.0.1:{port}"
     tokens = [keys.mint(sub=str(d), role="driver", exp=int(time.time()) + 3600) for d in drivers]
@@ -328,6 +306,9 @@ async def main(args: argparse.Namespace) -> None:
         if args.only == "payouts":
             await payouts.run(infra, args.profile)
             return
+        if args.only == "billing":
+            await billing.run(infra)
+            return
         dsn = infra.database_url.replace("postgresql+asyncpg", "postgresql")
         raw_drivers = [uuid.uuid4() for _ in range(CONCURRENCY)]
         drivers = [uuid.uuid4() for _ in range(CONCURRENCY)]
@@ -338,14 +319,15 @@ async def main(args: argparse.Namespace) -> None:
         baseline = await raw_redemption(dsn, raw_drivers, merchants)
         await service_scenarios(infra, drivers, merchants, hot, baseline, args.profile)
         await payouts.run(infra)
+        await billing.run(infra)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["payouts"],
-        help="run only this part (payouts: the Stripe part, bench.payments.payouts)",
+        choices=["payouts", "billing"],
+        help="run only this part (the Stripe part: bench.payments.payouts, bench.payments.billing)",
     )
     parser.add_argument(
         "--profile",

@@ -14,7 +14,6 @@ healthy p99 (same run). Each scenario also reports the service process's CPU ms 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -22,10 +21,10 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from aiohttp import web
 
+from bench.payments.billing import stripe_settings
 from bench.payments.server_cpu import cpu_seconds, profiled
-from bench.payments.service import start_service, wait_ready
+from bench.payments.service import free_port, jwks_server, start_service, wait_ready
 from bench.report import emit, latency_figures, ratio
 from tests.fakes.core.server import start
 from tests.fakes.stripe.app import build_app
@@ -41,12 +40,6 @@ WARMUP = 40
 NOVA = 100
 TARGET_HANG_P99_MS = 250.0
 TARGET_RATIO = 1.1
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _drivers(dsn: str, stripe: StripeControl, count: int) -> list[uuid.UUID]:
@@ -74,29 +67,6 @@ async def _drivers(dsn: str, stripe: StripeControl, count: int) -> list[uuid.UUI
     finally:
         await conn.close()
     return drivers
-
-
-async def _jwks_server(keys: TestSigningKeys) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-
-    async def jwks(_: web.Request) -> web.Response:
-        return web.json_response(keys.jwks())
-
-    app.router.add_get("/jwks.json", jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}/jwks.json"
-
-
-def _stripe_settings(stripe: StripeControl) -> dict[str, str]:
-    return {
-        "STRIPE_SECRET_KEY": stripe.api_key,
-        "STRIPE_API_BASE": stripe.url,
-        "STRIPE_WEBHOOK_SECRETS": f'["{stripe.webhook_secret}"]',
-        "PAYOUT_RECONCILE_INTERVAL_SECONDS": "3600",
-    }
 
 
 async def _post(session: aiohttp.ClientSession, base: str, token: str) -> tuple[int, float]:
@@ -137,8 +107,8 @@ async def run(infra: Any, profile: str | None = None) -> None:
     config = StripeFakeConfig()
     fake = await start(build_app(config))
     keys = TestSigningKeys()
-    runner, jwks_url = await _jwks_server(keys)
-    port = _free_port()
+    runner, jwks_url = await jwks_server(keys)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as admin:
         stripe = StripeControl(fake.url, admin, config)
@@ -147,7 +117,7 @@ async def run(infra: Any, profile: str | None = None) -> None:
         tokens = [
             keys.mint(sub=str(d), role="driver", exp=int(time.time()) + 3600) for d in drivers
         ]
-        process = start_service(infra, jwks_url, port, _stripe_settings(stripe))
+        process = start_service(infra, jwks_url, port, stripe_settings(stripe))
         try:
             connector = aiohttp.TCPConnector(limit=CLIENTS)
             async with aiohttp.ClientSession(connector=connector) as session:
