@@ -135,12 +135,15 @@ def exception_message(exc: BaseException) -> str:
 _THIRD_PARTY = ("site-packages", "/lib/python", "<frozen")
 
 
-def _our_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
-    frames = traceback.extract_tb(tb)
-    ours = [
-        f for f in frames if "site-packages" not in f.filename and "/lib/python" not in f.filename
+def _our_frames(tb: TracebackType | None) -> list[tuple[str, str]]:
+    """(file name, function) of each frame, ours only when there are any: read off the code
+    objects, not ``traceback.extract_tb``, which also reads every line's source and position
+    (the failure of every retried message pays for this)."""
+    frames = [
+        (frame.f_code.co_filename, frame.f_code.co_name) for frame, _ in traceback.walk_tb(tb)
     ]
-    return ours or list(frames)
+    ours = [f for f in frames if "site-packages" not in f[0] and "/lib/python" not in f[0]]
+    return ours or frames
 
 
 def fingerprint(exc: BaseException) -> str:
@@ -148,7 +151,7 @@ def fingerprint(exc: BaseException) -> str:
     frames = _our_frames(exc.__traceback__)[-FINGERPRINT_FRAMES:]
     parts = [
         exception_type_name(exc),
-        *(f"{f.filename.rsplit('/', 1)[-1]}:{f.name}" for f in frames),
+        *(f"{filename.rsplit('/', 1)[-1]}:{name}" for filename, name in frames),
     ]
     return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,6 +119,20 @@ async def start_attempt(
     return AttemptRow(attempt_id, n, started_at, "sending", None)
 
 
+# Built once: every failed attempt (the retry storm's path) finishes its attempt row with it.
+_FINISH_ATTEMPT = (
+    update(sms_attempts)
+    .where(a.id == bindparam("attempt"))
+    .values(
+        outcome=bindparam("new_outcome"),
+        finished_at=bindparam("new_finished_at"),
+        message_sid=bindparam("new_message_sid"),
+        http_status=bindparam("new_http_status"),
+        error_code=bindparam("new_error_code"),
+    )
+)
+
+
 async def finish_attempt(
     tx: AsyncSession,
     attempt_id: int,
@@ -130,15 +144,15 @@ async def finish_attempt(
     error_code: int | None = None,
 ) -> None:
     await tx.execute(
-        update(sms_attempts)
-        .where(a.id == attempt_id)
-        .values(
-            outcome=outcome,
-            finished_at=finished_at,
-            message_sid=message_sid,
-            http_status=http_status,
-            error_code=error_code,
-        )
+        _FINISH_ATTEMPT,
+        {
+            "attempt": attempt_id,
+            "new_outcome": outcome,
+            "new_finished_at": finished_at,
+            "new_message_sid": message_sid,
+            "new_http_status": http_status,
+            "new_error_code": error_code,
+        },
     )
 
 

@@ -162,7 +162,7 @@ def _failure(exc: TwilioException) -> Exception:
     if code is not None and code == status:
         code = None  # a non-JSON error body: the SDK copies the HTTP status into ``code``
     kind = classify_send_error(status, code)
-    logger.warning(
+    logger.debug(  # the handler logs the attempt's outcome with the status and code
         "twilio refused a send",
         extra={"http_status": status, "twilio_code": code, "class": kind.value},
     )

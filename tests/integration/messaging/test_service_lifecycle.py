@@ -17,6 +17,7 @@ from messaging.outbox import Outbox
 from messaging.subscriber import Delivery, Subscriptions
 from messaging.topology import TopologyMismatchError
 from opentelemetry import trace
+from opentelemetry.trace import StatusCode
 from yarl import URL
 
 from tests.integration.messaging.harness import publish_event
@@ -90,6 +91,17 @@ async def test_trace_survives_publish_consume_retry_and_replay(
     assert calls[2].replay_count == 1
     assert len(consumer_spans) == 3
     assert {s.context.trace_id for s in consumer_spans} == {trace_id}
+    # a transient failure's event carries type and message only; the DLQ's keeps its trace
+    retried, dead = (s for s in consumer_spans if s.status.status_code is StatusCode.ERROR)
+    [transient] = retried.events
+    assert transient.name == "exception" and transient.attributes is not None
+    assert transient.attributes["exception.type"] == "messaging.failures.TransientError"
+    assert transient.attributes["exception.message"] == "carrier API 503"
+    assert "exception.stacktrace" not in transient.attributes
+    [permanent] = dead.events
+    assert permanent.attributes is not None
+    assert permanent.attributes["exception.type"] == "messaging.failures.PermanentError"
+    assert "on_shipped" in str(permanent.attributes["exception.stacktrace"])
     for delivery in calls:
         assert str(delivery.headers["traceparent"]).split("-")[1] == format(trace_id, "032x")
 
