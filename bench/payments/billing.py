@@ -13,6 +13,7 @@ ms per charge, and checked: one PaymentIntent per billing event, none twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from datetime import UTC, datetime
@@ -25,8 +26,9 @@ from messaging.envelope import Envelope
 from messaging.topology import EVENTS_EXCHANGE
 from sessions.contracts import SessionCompletedV1
 
+from bench.jwks import free_port, jwks_server
 from bench.payments.server_cpu import cpu_seconds
-from bench.payments.service import free_port, jwks_server, start_service, wait_ready
+from bench.payments.service import start_service, wait_ready
 from bench.report import emit
 from tests.fakes.core.server import start
 from tests.fakes.stripe.app import build_app
@@ -157,7 +159,8 @@ async def run(infra: Any) -> None:
     config = StripeFakeConfig()
     fake = await start(build_app(config))
     keys = TestSigningKeys()
-    runner, jwks_url = await jwks_server(keys)
+    jwks = contextlib.AsyncExitStack()  # the JWKS endpoint, closed last
+    jwks_url = await jwks.enter_async_context(jwks_server(keys))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     admin = keys.mint(sub=str(uuid.uuid4()), role="admin", exp=int(time.time()) + 3600)
@@ -197,5 +200,5 @@ async def run(infra: Any) -> None:
             process.wait(timeout=60)
             await amqp.close()
             await stripe.reset()
-            await runner.cleanup()
+            await jwks.aclose()
             await fake.close()

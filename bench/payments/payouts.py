@@ -14,6 +14,7 @@ healthy p99 (same run). Each scenario also reports the service process's CPU ms 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -22,9 +23,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from bench.jwks import free_port, jwks_server
 from bench.payments.billing import stripe_settings
 from bench.payments.server_cpu import cpu_seconds, profiled
-from bench.payments.service import free_port, jwks_server, start_service, wait_ready
+from bench.payments.service import start_service, wait_ready
 from bench.report import emit, latency_figures, ratio
 from tests.fakes.core.server import start
 from tests.fakes.stripe.app import build_app
@@ -107,7 +109,8 @@ async def run(infra: Any, profile: str | None = None) -> None:
     config = StripeFakeConfig()
     fake = await start(build_app(config))
     keys = TestSigningKeys()
-    runner, jwks_url = await jwks_server(keys)
+    jwks = contextlib.AsyncExitStack()  # the JWKS endpoint, closed last
+    jwks_url = await jwks.enter_async_context(jwks_server(keys))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as admin:
@@ -167,5 +170,5 @@ async def run(infra: Any, profile: str | None = None) -> None:
             process.terminate()
             process.wait(timeout=60)
             await stripe.reset()
-            await runner.cleanup()
+            await jwks.aclose()
             await fake.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,9 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-
-from tests.support.jwt_tokens import TestSigningKeys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,24 +49,3 @@ async def wait_ready(session: aiohttp.ClientSession, base: str) -> None:
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def jwks_server(keys: TestSigningKeys) -> tuple[web.AppRunner, str]:
-    """The JWKS the service verifies the benchmark's tokens with, served from this process."""
-    app = web.Application()
-
-    async def jwks(_: web.Request) -> web.Response:
-        return web.json_response(keys.jwks())
-
-    app.router.add_get("/jwks.json", jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}/jwks.json"

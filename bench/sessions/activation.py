@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,9 +30,9 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from aiohttp import web
 from sessions.phone_crypto import generate_key_material
 
+from bench.jwks import free_port, jwks_server
 from bench.report import emit, latency_figures
 from tests.support.jwt_tokens import AUDIENCE, ISSUER, TestSigningKeys
 
@@ -43,30 +42,6 @@ MERCHANTS_PER_CHARGER = 5
 CHARGERS = 200
 TARGET_RPS_50_CLIENTS = 500
 TARGET_CPU_MS_PER_REQUEST = 1.6
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def jwks_server(keys: TestSigningKeys) -> AsyncIterator[str]:
-    app = web.Application()
-
-    async def jwks(request: web.Request) -> web.Response:
-        return web.json_response(keys.jwks())
-
-    app.router.add_get("/jwks.json", jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}/jwks.json"
-    finally:
-        await runner.cleanup()
 
 
 async def seed(database_url: str) -> list[tuple[str, str]]:
@@ -123,7 +98,7 @@ class Service:
 
 @contextlib.asynccontextmanager
 async def service(database_url: str, rabbitmq_url: str, jwks_url: str) -> AsyncIterator[Service]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ENV": "test",
