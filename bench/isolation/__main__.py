@@ -14,6 +14,7 @@ behind the scenes. Three phases, the same load each:
    hang while drivers sign in and activate.
 
 Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` in both faulty phases.
+Each faulty phase is compared with the healthy runs just before and after it, pooled.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tests.support.story import Person, Platform, Venue, new_client_ip, new_phon
 from tests.support.system_stack import running_stack
 
 BENCH = "isolation"
-DRIVERS = int(os.environ.get("BENCH_ISOLATION_DRIVERS", "120"))
+DRIVERS = int(os.environ.get("BENCH_ISOLATION_DRIVERS", "200"))
 CLIENTS = 8
 # Auth's hourly SMS budget (a guard against SMS pumping) would refuse this many sign-ins.
 LOAD_SETTINGS = {"OTP_SMS_BUDGET_PER_HOUR": "1000000", "OTP_SMS_BUDGET_BURST": "1000000"}
@@ -99,10 +100,19 @@ async def run_phase(platform: Platform, venues: list[Venue]) -> Phase:
     return phase
 
 
+def pooled(*phases: Phase) -> Phase:
+    """The samples of several phases as one (the healthy runs around a faulty one)."""
+    joined = Phase()
+    for phase in phases:
+        joined.sign_in += phase.sign_in
+        joined.activation += phase.activation
+    return joined
+
+
 def report(name: str, phase: Phase, healthy: Phase | None) -> dict[str, Any]:
     sign_in, activation = latency_figures(phase.sign_in), latency_figures(phase.activation)
     figures: dict[str, Any] = {
-        "drivers": DRIVERS,
+        "drivers": len(phase.sign_in),
         "clients": CLIENTS,
         "sign_in": sign_in,
         "activation": activation,
@@ -115,6 +125,7 @@ def report(name: str, phase: Phase, healthy: Phase | None) -> dict[str, Any]:
             "activation_p50": ratio(activation["p50_ms"], base_act["p50_ms"]),
             "activation_p99": ratio(activation["p99_ms"], base_act["p99_ms"]),
         }
+        figures["healthy_around"] = {"sign_in": base_in, "activation": base_act}
         figures["ratio_to_healthy"] = ratios
         figures["target_met"] = all(r <= TARGET for r in ratios.values())
     return emit(BENCH, name, **figures)
@@ -135,20 +146,26 @@ async def main() -> None:
         admin = await platform.person_with_role("admin")
         venues = [await open_venue(platform, admin) for _ in range(VENUES)]
         await run_phase(platform, venues)  # warm-up: connections, caches, JIT-less first calls
-        healthy = await run_phase(platform, venues)
-        report("healthy", healthy, None)
+        # healthy runs before and after each faulty one: the faulty one is compared with both
+        # together, so a machine that drifts during the run moves the baseline too
+        before = await run_phase(platform, venues)
+        report("healthy", before, None)
 
         notifications = next(c for c in stack.supervisor.children if c.name == "notifications")
         assert notifications.process is not None
         frozen = await with_frozen(notifications.process.pid, lambda: run_phase(platform, venues))
-        analytics = report("analytics_consumer_stopped", frozen, healthy)
+        between = await run_phase(platform, venues)
+        report("healthy_again", between, None)
+        analytics = report("analytics_consumer_stopped", frozen, pooled(before, between))
 
         await platform.stripe.hang(seconds=30.0)
         try:
             hanging = await run_phase(platform, venues)
         finally:
             await platform.stripe.clear_faults()
-        stripe = report("stripe_hanging", hanging, healthy)
+        after = await run_phase(platform, venues)
+        report("healthy_after", after, None)
+        stripe = report("stripe_hanging", hanging, pooled(between, after))
         emit(
             BENCH,
             "summary",
