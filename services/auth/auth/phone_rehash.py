@@ -18,6 +18,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
+from auth import phone_rehash_repository as rehash_repo
 from auth import repository as repo
 from auth.deps import Deps
 from auth.phone_crypto import EncryptedPhone, PhoneKeyError
@@ -40,12 +41,12 @@ async def rehash_phones(deps: Deps, *, batch_size: int = 500) -> RehashReport:
     while True:
         async with deps.uow() as tx:
             await repo.lock_phone_registrations(tx)
-            rows = await repo.phones_after(tx, after, batch_size)
+            rows = await rehash_repo.phones_after(tx, after, batch_size)
             if not rows:
                 break
             after = rows[-1].id
             scanned += len(rows)
-            moves: list[tuple[repo.StoredPhone, bytes]] = []
+            moves: list[tuple[rehash_repo.StoredPhone, bytes]] = []
             for row in rows:
                 try:
                     phone = phones.decrypt(EncryptedPhone(row.phone_key_id, row.phone_ciphertext))
@@ -61,7 +62,7 @@ async def rehash_phones(deps: Deps, *, batch_size: int = 500) -> RehashReport:
                     moves.append((row, current))
             if not moves:
                 continue
-            holders = await repo.phone_hash_holders(tx, [new for _, new in moves])
+            holders = await rehash_repo.phone_hash_holders(tx, [new for _, new in moves])
             done: list[tuple[int, bytes, bytes]] = []
             for row, new in moves:
                 if new in holders:
@@ -74,7 +75,7 @@ async def rehash_phones(deps: Deps, *, batch_size: int = 500) -> RehashReport:
                 holders[new] = row.public_id
                 done.append((row.id, row.phone_hash, new))
             if done:
-                await repo.rehash(tx, done)
+                await rehash_repo.rehash(tx, done)
                 rehashed += len(done)
     report = RehashReport(
         scanned=scanned, rehashed=rehashed, conflicts=conflicts, unreadable=unreadable

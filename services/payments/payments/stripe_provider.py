@@ -71,19 +71,17 @@ from typing import Any, TypeVar
 import aiohttp
 import stripe
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 
 from payments import stripe_requests as r
 from payments.stripe_classification import classify
 from payments.stripe_errors import (
-    StripeAmbiguousError,
     StripeCallError,
-    StripeCardDeclinedError,
     StripeDefinitiveError,
     StripeIdempotencyMismatchError,
     StripeMisconfiguredError,
-    StripeNotFoundError,
 )
+from payments.stripe_metrics import StripeCallMetrics, outcome_of
 from payments.stripe_objects import (
     StripeAccountLink,
     StripeApi,
@@ -115,37 +113,6 @@ MAX_NETWORK_RETRIES = 0
 DEADLINE_MARGIN_SECONDS = 1.0
 PAGE_SIZE = 100
 _SDK_FAILURES = (stripe.StripeError, aiohttp.ClientError, TimeoutError)
-
-
-class StripeCallMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.calls = Counter(
-            "stripe_calls_total",
-            "Stripe API calls by operation and outcome",
-            ["operation", "outcome"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "stripe_call_duration_seconds",
-            "Stripe API call latency by operation",
-            ["operation"],
-            registry=registry,
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8),
-        )
-
-
-def _outcome(error: StripeCallError) -> str:
-    for kind, label in (
-        (StripeIdempotencyMismatchError, "idempotency_mismatch"),
-        (StripeAmbiguousError, "ambiguous"),
-        (StripeMisconfiguredError, "misconfigured"),
-        (StripeCardDeclinedError, "declined"),
-        (StripeNotFoundError, "not_found"),
-        (StripeDefinitiveError, "definitive"),
-    ):
-        if isinstance(error, kind):
-            return label
-    return "transient"
 
 
 class StripePaymentProvider:
@@ -235,7 +202,7 @@ class StripePaymentProvider:
                     result = await make_call()
             except _SDK_FAILURES as exc:
                 error = classify(exc, operation=operation, idempotency_key=key, mutating=mutating)
-                outcome = _outcome(error)
+                outcome = outcome_of(error)
                 span.set_attribute("stripe.outcome", outcome)
                 span.set_attribute("error.type", type(error).__name__)
                 self._observe(operation, outcome, started)
@@ -263,7 +230,7 @@ class StripePaymentProvider:
             "stripe call failed",
             extra={
                 "operation": error.operation,
-                "outcome": _outcome(error),
+                "outcome": outcome_of(error),
                 "idempotency_key": error.idempotency_key,
                 "http_status": error.http_status,
                 "stripe_code": error.code,
