@@ -9,7 +9,8 @@ table and rate limits). Without ``--write`` it prints the configuration tables. 
 For each setting: its environment variable, default, whether production requires it, and what it
 does. A setting is required in prod when it has no default, or when the service's own startup
 check (``unsafe_settings()``) names it for ENV=prod with the defaults. The description is the
-field's ``description``, else the docstring under the attribute, else :data:`DESCRIPTIONS`.
+field's ``description``, else the docstring under the attribute, else
+``deploy.setting_descriptions.DESCRIPTIONS``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from notifications.settings import NotificationsSettings
 from payments.settings import PaymentsSettings
 from sessions.settings import SessionsSettings
 
+from deploy.setting_descriptions import DESCRIPTIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 OPERATIONS = ROOT / "docs" / "operations.md"
@@ -49,126 +52,6 @@ PRODUCTION_CHOICES: dict[str, dict[str, Any]] = {"auth": {"otp_provider": "twili
 LONG_DEFAULTS = {
     "ROUTES": "[route table](operations.md#route-table)",
     "RATE_LIMITS": "[rate limits](operations.md#rate-limits)",
-}
-DESCRIPTIONS: dict[str, str] = {
-    # every service
-    "ENV": "`local`, `test`, `staging` or `prod`; outside local/test unsafe values stop startup",
-    "SERVICE_NAME": "name in logs, traces, metrics, queue names and `app_id` of published messages",
-    "SERVICE_VERSION": "version in the OpenAPI document",
-    "HTTP_HOST": "address the HTTP server binds",
-    "HTTP_PORT": "port the HTTP server binds",
-    "LOG_LEVEL": "root log level",
-    "LOG_JSON": "JSON log lines (false: human-readable lines for a terminal)",
-    "OTLP_ENDPOINT": "OpenTelemetry collector (OTLP/HTTP); traces are off when unset",
-    "READINESS_TIMEOUT_SECONDS": "time each dependency check of `/readyz` may take",
-    # Postgres
-    "DATABASE_URL": "Postgres, `postgresql+asyncpg://` URL",
-    "DB_SCHEMA": "the schema this service owns (its tables, outbox, inbox, failed_messages)",
-    "DB_POOL_SIZE": "connections kept in the engine's pool",
-    "DB_MAX_OVERFLOW": "extra connections opened under load above the pool size",
-    "DB_STATEMENT_TIMEOUT_MS": "`statement_timeout` of every connection",
-    # Redis
-    "REDIS_URL": "Redis URL",
-    "REDIS_KEY_PREFIX": "prefix of every key this service writes",
-    "REDIS_TIMEOUT_SECONDS": "socket timeout of each Redis command",
-    # RabbitMQ
-    "RABBITMQ_URL": "RabbitMQ AMQP URL (the guest account is refused outside local/test)",
-    "RETRY_TIERS": "the shared retry tiers `nerava.retry.<tier>.<bucket>` (JSON list)",
-    "RETRY_DEFAULT_SCHEDULE": "tiers a failing message goes through before its DLQ",
-    "RETRY_SCHEDULES": "per-queue schedules, JSON `{queue: [tiers]}`",
-    "DEFAULT_PREFETCH": "unacknowledged deliveries per consumer",
-    "QUEUE_PREFETCH": "per-queue prefetch, JSON `{queue: n}`",
-    "DEFAULT_RETRY_PREFETCH": "unacknowledged deliveries per consumer of a `<queue>.retry` queue",
-    "QUEUE_RETRY_PREFETCH": "per-queue prefetch of `<queue>.retry`, JSON `{queue: n}`",
-    "DELIVERY_LIMIT": "quorum-queue delivery limit (crash-loop net) of work queues",
-    "QUEUE_DELIVERY_LIMITS": "per-queue delivery limits, JSON `{queue: n}`",
-    "HANDLER_TIMEOUT_SECONDS": "time one delivery's handler may take before it counts as failed",
-    "GRACEFUL_TIMEOUT_SECONDS": "time in-flight handlers get to finish at shutdown",
-    "OUTBOX_BATCH_SIZE": "outbox rows the relay publishes per round",
-    "OUTBOX_LEASE_SECONDS": "how long a relay holds rows it is publishing",
-    "OUTBOX_POLL_SECONDS": "relay poll interval when no NOTIFY wakes it",
-    "OUTBOX_RETENTION_HOURS": "how long sent outbox rows are kept",
-    "OUTBOX_GATHER_SECONDS": "relay wait after a NOTIFY, so concurrent commits share one claim",
-    "INBOX_RETENTION_DAYS": "how long processed message ids are kept (dedup horizon)",
-    "DEAD_LETTER_RETENTION_DAYS": "how long resolved and archived dead letters are kept",
-    "PUBLISH_TIMEOUT_SECONDS": "time a publish may wait for the broker's confirm",
-    "DLQ_PREFETCH": "prefetch of the consumer draining DLQs into `failed_messages`",
-    "REPLAY_RATE_PER_SECOND": "dead-letter replay rate",
-    "REPLAY_MAX_BATCH": "most dead letters one replay/archive/restore selection may match",
-    "ANALYTICS_BUFFER_SIZE": "events buffered in memory; when full, new ones are dropped (counted)",
-    # token verification
-    "JWKS_URL": "where auth publishes its public keys",
-    "JWT_ISSUER": "`iss` every access token must carry",
-    "JWT_AUDIENCE": "`aud` every access token must carry",
-    "JWT_LEEWAY_SECONDS": "clock skew tolerated on `exp`/`iat`",
-    "JWKS_CACHE_SECONDS": "how long fetched keys are trusted",
-    "JWKS_MIN_REFETCH_SECONDS": "least time between two fetches for an unknown `kid`",
-    "JWKS_TIMEOUT_SECONDS": "time a JWKS fetch may take",
-    # gateway
-    "UPSTREAM_AUTH": "base URL of auth",
-    "UPSTREAM_SESSIONS": "base URL of sessions",
-    "UPSTREAM_NOTIFICATIONS": "base URL of notifications",
-    "UPSTREAM_PAYMENTS": "base URL of payments",
-    "UPSTREAM_TIMEOUTS": "per upstream, JSON `{upstream: {connect_seconds, read_seconds}}`",
-    "UPSTREAM_DEFAULT_TIMEOUTS": "timeouts of upstreams not listed above (exceeded: 504)",
-    "UPSTREAM_POOL_SIZE": "keep-alive connections per upstream",
-    "ROUTES": "prefix → upstream, rate-limit class, public or not (JSON list)",
-    "RATE_LIMITS": "limits per route class, per IP and per user, and the Redis-outage mode",
-    "RATE_LIMIT_ENABLED": "rate limiting on (must be true outside local/test)",
-    "CORS_ALLOWED_ORIGINS": "web origins allowed (JSON list; `*` only with ENV=local)",
-    "CORS_ALLOW_CREDENTIALS": "`Access-Control-Allow-Credentials`",
-    "CORS_MAX_AGE_SECONDS": "preflight cache lifetime",
-    "MAX_BODY_BYTES": "largest request body (larger: 413)",
-    "EMERGENCY_READONLY_MODE": "refuse every write at the edge with 503 (see operations)",
-    "TOKEN_CACHE_SECONDS": "how long a verified access token is cached",
-    "TOKEN_CACHE_SIZE": "verified tokens cached (0: no cache)",
-    "REVOCATION_CACHE_SECONDS": "how long a revoked-session lookup is cached",
-    "OPENAPI_CACHE_SECONDS": "how long the aggregated OpenAPI document is cached",
-    "READINESS_REQUIRES_UPSTREAMS": "`/readyz` also checks every upstream's `/readyz`",
-    # auth
-    "OTP_PROVIDER": "`twilio_verify`, or `console` (ENV=local only: the code is logged)",
-    "TWILIO_ACCOUNT_SID": "Twilio account (`AC…`)",
-    "TWILIO_API_KEY_SID": "Twilio API key (`SK…`), with its secret",
-    "TWILIO_API_KEY_SECRET": "secret of the API key",
-    "TWILIO_AUTH_TOKEN": "account auth token, instead of an API key",
-    "TWILIO_VERIFY_SERVICE_SID": "the Verify service (`VA…`)",
-    "TWILIO_API_BASE": "points the SDK at a stand-in (local and tests; must be unset in prod)",
-    "TWILIO_TIMEOUT_SECONDS": "deadline of each Twilio call",
-    "OTP_CODE_LENGTH": "digits in a code",
-    "OTP_TTL_SECONDS": "lifetime of a challenge",
-    "OTP_MAX_ATTEMPTS": "wrong codes per challenge before `otp_max_attempts`",
-    "OTP_ALLOWED_COUNTRY_CODES": "calling codes accepted (others: `phone_region_unsupported`)",
-    "OTP_RESEND_COOLDOWNS_SECONDS": "growing wait between sends to one phone",
-    "OTP_SEND_STREAK_WINDOW_SECONDS": "window after which the cooldown starts over",
-    "OTP_DAILY_CAP_PER_PHONE": "sends per phone per day",
-    "OTP_PHONE_FAILURE_THRESHOLD": "wrong codes per phone, across challenges, before a lock",
-    "OTP_PHONE_FAILURE_WINDOW_SECONDS": "window of that count",
-    "OTP_PHONE_LOCK_SECONDS": "length of the lock (`verification_locked`)",
-    "OTP_IP_START_PER_HOUR": "OTP starts per client IP per hour",
-    "OTP_IP_START_BURST": "burst of those",
-    "OTP_IP_VERIFY_PER_HOUR": "OTP verifies per client IP per hour",
-    "OTP_IP_VERIFY_BURST": "burst of those",
-    "OTP_SMS_BUDGET_PER_HOUR": "OTP SMS sent per hour, all phones together (toll-fraud net)",
-    "OTP_SMS_BUDGET_BURST": "burst of those",
-    "REFRESH_PER_IP_PER_HOUR": "token refreshes per client IP per hour",
-    "REFRESH_IP_BURST": "burst of those",
-    "CLIENT_IP_HEADER": "header the gateway sets with the client's IP",
-    "JWT_SIGNING_KEYS": "JSON list of JWKs (Ed25519 or P-256), all published in the JWKS",
-    "JWT_ACTIVE_KID": "the key that signs",
-    "ACCESS_TOKEN_TTL_SECONDS": "access-token lifetime",
-    "REFRESH_TOKEN_TTL_SECONDS": "refresh-token lifetime (unused for this long: expired)",
-    "SESSION_MAX_LIFETIME_SECONDS": "absolute lifetime of a login session",
-    "REFRESH_GRACE_SECONDS": "window in which the parent token returns the same child",
-    "REFRESH_TOKEN_PEPPER": "HMAC key of stored refresh-token hashes",
-    "REFRESH_TOKEN_PEPPERS_PREVIOUS": "earlier peppers, still accepted during a rotation",
-    "PHONE_ENCRYPTION_KEYS": "JSON `{key id: base64url 32 bytes}` (AES-256-GCM)",
-    "PHONE_ENCRYPTION_ACTIVE_KEY_ID": "the key that encrypts new rows",
-    "PHONE_LOOKUP_KEY": "HMAC key of the phone lookup hash",
-    "PHONE_LOOKUP_KEYS_PREVIOUS": "earlier lookup keys, still accepted during a rotation",
-    "SESSION_PURGE_ENABLED": "delete long-dead login sessions",
-    "SESSION_PURGE_RETENTION_DAYS": "age past expiry/revocation at which a session is deleted",
-    "SESSION_PURGE_INTERVAL_SECONDS": "time between purge rounds",
-    "SESSION_PURGE_BATCH_SIZE": "sessions deleted per transaction",
 }
 _NAME = re.compile(r"\b[A-Z][A-Z0-9_]{2,}\b")
 
