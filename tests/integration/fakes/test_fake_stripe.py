@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import stripe
@@ -14,33 +13,10 @@ from tests.support.polling import eventually
 DEST = "acct_1Driver0000000000000001"
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[stripe.AIOHTTPClient]:
-    client = stripe.AIOHTTPClient(timeout=5)
-    try:
-        yield client
-    finally:
-        await client.close_async()
-
-
 @pytest.fixture(autouse=True)
 async def destination(fake_stripe: StripeControl) -> None:
     """The onboarded connected account the transfers go to."""
     await fake_stripe.create_account(DEST)
-
-
-@pytest.fixture
-def sc(fake_stripe: StripeControl, http: stripe.AIOHTTPClient) -> stripe.StripeClient:
-    return fake_stripe.client(http)
-
-
-@pytest.fixture
-async def customer(sc: stripe.StripeClient) -> str:
-    created = await sc.v1.customers.create_async(
-        {"name": "Merchant 1", "metadata": {"merchant_id": "m1"}},
-        {"idempotency_key": f"customer:{uuid.uuid4()}"},
-    )
-    return str(created.id)
 
 
 def key() -> str:
@@ -292,99 +268,14 @@ async def test_disconnect_is_a_connection_error(
     assert await fake_stripe.transfers() == []
 
 
-# ---------------------------------------------------------------- PaymentIntents
-
-
-def charge_params(customer: str, pm: str = "pm_card_visa") -> dict[str, object]:
-    return {
-        "amount": 2500,
-        "currency": "usd",
-        "customer": customer,
-        "payment_method": pm,
-        "confirm": True,
-        "off_session": True,
-        "metadata": {"billing_event_id": "be_1"},
-    }
-
-
-async def test_off_session_charge_succeeds(
-    sc: stripe.StripeClient, fake_stripe: StripeControl, customer: str
-) -> None:
-    intent = await sc.v1.payment_intents.create_async(
-        charge_params(customer), {"idempotency_key": key()}
-    )
-    assert intent.id.startswith("pi_") and intent.status == "succeeded"
-    assert intent.amount_received == 2500 and str(intent.latest_charge).startswith("ch_")
-    fetched = await sc.v1.payment_intents.retrieve_async(intent.id)
-    assert fetched.status == "succeeded"
-    balance = await sc.v1.balance.retrieve_async()
-    assert balance.pending[0].amount == 2500
-
-
-async def test_injected_decline_is_a_card_error_and_replayed(
-    sc: stripe.StripeClient, fake_stripe: StripeControl, customer: str
-) -> None:
-    await fake_stripe.decline_next("insufficient_funds")
-    k = key()
-    with pytest.raises(stripe.CardError) as caught:
-        await sc.v1.payment_intents.create_async(charge_params(customer), {"idempotency_key": k})
-    err = caught.value
-    assert (err.http_status, err.code) == (402, "card_declined")
-    assert err.error is not None and err.error.decline_code == "insufficient_funds"
-    assert err.error.payment_intent is not None
-    intent_id = err.error.payment_intent["id"]
-    stored = await sc.v1.payment_intents.retrieve_async(intent_id)
-    assert stored.status == "requires_payment_method"
-    assert stored.last_payment_error is not None
-    assert stored.last_payment_error.decline_code == "insufficient_funds"
-    with pytest.raises(stripe.CardError) as again:  # executed: the decline is stored
-        await sc.v1.payment_intents.create_async(charge_params(customer), {"idempotency_key": k})
-    assert again.value.headers["Idempotent-Replayed"] == "true"
-    assert len(await fake_stripe.payment_intents()) == 1
-    ok = await sc.v1.payment_intents.create_async(
-        charge_params(customer), {"idempotency_key": key()}
-    )
-    assert ok.status == "succeeded"
-
-
-@pytest.mark.parametrize(
-    ("pm", "code", "decline"),
-    [
-        ("pm_card_chargeDeclined", "card_declined", "generic_decline"),
-        ("pm_card_authenticationRequired", "authentication_required", "authentication_required"),
-    ],
-)
-async def test_test_payment_methods_decline(
-    sc: stripe.StripeClient, customer: str, pm: str, code: str, decline: str
-) -> None:
-    with pytest.raises(stripe.CardError) as caught:
-        await sc.v1.payment_intents.create_async(
-            charge_params(customer, pm), {"idempotency_key": key()}
-        )
-    assert caught.value.code == code
-    assert caught.value.error is not None and caught.value.error.decline_code == decline
-
-
-async def test_intent_validation(sc: stripe.StripeClient) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as caught:
-        await sc.v1.payment_intents.create_async({"amount": 10, "currency": "usd"})
-    assert caught.value.code == "amount_too_small"
-    with pytest.raises(stripe.InvalidRequestError) as caught:
-        await sc.v1.payment_intents.create_async(
-            {"amount": 100, "currency": "usd", "confirm": True}
-        )
-    assert caught.value.param == "payment_method"
-    with pytest.raises(stripe.InvalidRequestError) as caught:
-        await sc.v1.payment_intents.retrieve_async("pi_missing")
-    assert caught.value.http_status == 404
-
-
 # ---------------------------------------------------------------- events and counters
 
 
 async def test_events_list_and_retrieve(sc: stripe.StripeClient, customer: str) -> None:
     transfer = await sc.v1.transfers.create_async(transfer_params(), {"idempotency_key": key()})
-    await sc.v1.payment_intents.create_async(charge_params(customer), {"idempotency_key": key()})
+    charge = {"amount": 2500, "currency": "usd", "customer": customer}
+    charge |= {"payment_method": "pm_card_visa", "confirm": True, "off_session": True}
+    await sc.v1.payment_intents.create_async(charge, {"idempotency_key": key()})
     created = await sc.v1.events.list_async({"type": "transfer.created"})
     [event] = created.data
     assert event.id.startswith("evt_") and event.data.object["id"] == transfer.id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import stripe
@@ -13,15 +12,6 @@ from tests.integration.fakes.webhook_receiver import webhook_receiver
 
 RETURN_URL = "https://driver.nerava.test/payouts/onboarded"
 REFRESH_URL = "https://driver.nerava.test/payouts/onboarding-expired"
-
-
-@pytest.fixture
-async def sc(fake_stripe: StripeControl) -> AsyncIterator[stripe.StripeClient]:
-    http = stripe.AIOHTTPClient(timeout=5)
-    try:
-        yield fake_stripe.client(http)
-    finally:
-        await http.close_async()
 
 
 def key(prefix: str = "k") -> str:

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import stripe
 
 from tests.fakes.stripe.control import StripeControl
-
-
-@pytest.fixture
-async def sc(fake_stripe: StripeControl) -> AsyncIterator[stripe.StripeClient]:
-    http = stripe.AIOHTTPClient(timeout=5)
-    try:
-        yield fake_stripe.client(http)
-    finally:
-        await http.close_async()
 
 
 def key(prefix: str = "k") -> str:

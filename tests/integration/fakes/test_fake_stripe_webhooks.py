@@ -21,15 +21,6 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield running
 
 
-@pytest.fixture
-async def sc(fake_stripe: StripeControl) -> AsyncIterator[stripe.StripeClient]:
-    http = stripe.AIOHTTPClient(timeout=5)
-    try:
-        yield fake_stripe.client(http)
-    finally:
-        await http.close_async()
-
-
 def verify(received_body: bytes, header: str, secret: str) -> stripe.Event:
     return stripe.Webhook.construct_event(received_body.decode(), header, secret)
 
