@@ -156,9 +156,13 @@ async def unknown_payout(
     return driver, payout_id
 
 
-async def transfer_posts_for(fake_stripe: StripeControl, payout_id: str) -> int:
-    """How many ``POST /v1/transfers`` the fake received for this payout (its transfer group):
-    other tests' payouts, retried meanwhile on the shared queue, are not counted."""
+async def transfer_requests_for(fake_stripe: StripeControl, payout_id: str) -> list[Any]:
+    """The ``POST /v1/transfers`` the fake received for this payout (its transfer group):
+    other tests' payouts, retried meanwhile on the shared queue, are left out."""
     group = ["transfer_group", f"payout_{payout_id}"]
     requests = await fake_stripe.requests("transfers.create")
-    return sum(1 for r in requests if group in [list(p) for p in r.get("params", [])])
+    return [r for r in requests if group in [list(p) for p in r.get("params", [])]]
+
+
+async def transfer_posts_for(fake_stripe: StripeControl, payout_id: str) -> int:
+    return len(await transfer_requests_for(fake_stripe, payout_id))

@@ -140,7 +140,15 @@ async def test_an_overloaded_posthog_client_drops_and_counts_without_slowing_the
     )
     async with running(settings) as service:
         await consented(service, channel, (user, True, now - timedelta(minutes=1)))
-        burst: list[Envelope] = [analytics("map_opened", now, user, i=i) for i in range(30)]
+        # one event first, until the SDK's upload of it hangs at PostHog: the burst then meets a
+        # client whose only uploader is busy (a burst sent at once may all fit one batch)
+        await publish(channel, analytics("map_opened", now, user, i=0))
+
+        async def uploading() -> bool:
+            return await fake_posthog.in_flight() > 0
+
+        await eventually(truthy(uploading), what="the first upload hanging at PostHog")
+        burst: list[Envelope] = [analytics("map_opened", now, user, i=i) for i in range(1, 30)]
         for event in burst:
             await publish(channel, event)
         await settle(service, stored=30)  # while PostHog holds the first upload

@@ -69,6 +69,12 @@ async def settled_by_webhook(
     return event, charge, str(charge["stripe_payment_intent_id"])
 
 
+async def retrieves_of(fake_stripe: StripeControl, intent_id: str) -> int:
+    """The re-fetches of one PaymentIntent (another test's, retried meanwhile, not counted)."""
+    sent = await fake_stripe.requests("payment_intents.retrieve")
+    return sum(1 for r in sent if r["path"].endswith(f"/{intent_id}"))
+
+
 async def test_payment_intent_succeeded_settles_the_unconfirmed_charge_once(
     payments: PaymentsClient, fake_stripe: StripeControl, db: AsyncEngine, url: str
 ) -> None:
@@ -115,7 +121,7 @@ async def test_a_failed_re_fetch_marks_the_event_failed_and_the_retry_settles_it
     [row] = await intent_events(db, intent_id, "payment_intent.succeeded")
     done = await wait_event(db, row.event_id, "processed")
     assert done.attempts == 2 and "Stripe" in done.last_error
-    assert await fake_stripe.calls("payment_intents.retrieve") == 4
+    assert await retrieves_of(fake_stripe, intent_id) == 4
     assert await published(db, "merchant.billed.v1", event) == 1
 
 
@@ -135,6 +141,6 @@ async def test_a_payment_intent_of_no_charge_of_ours_is_ignored(
     assert row.last_error == "no billing charge for this PaymentIntent"
 
     async def no_retrieve() -> bool:
-        return await fake_stripe.calls("payment_intents.retrieve") == 0
+        return await retrieves_of(fake_stripe, "pi_1Unknown") == 0
 
     assert await eventually(no_retrieve, what="no re-fetch for a PaymentIntent not ours")

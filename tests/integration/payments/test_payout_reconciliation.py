@@ -26,6 +26,7 @@ from tests.support.payouts import (
     published,
     ready_driver,
     reconcile,
+    transfer_requests_for,
     transfers_of,
     unknown_payout,
     wait_payout,
@@ -228,7 +229,7 @@ async def test_every_attempt_sends_the_same_key_and_params_whatever_the_rate_now
     await fake_stripe.clear_faults()
     resp = await reconcile(payments, payout_id)
     assert resp.json()["status"] == "succeeded"
-    sent = await fake_stripe.requests("transfers.create")
+    sent = await transfer_requests_for(fake_stripe, payout_id)
     assert len(sent) >= 2
     assert {r["idempotency_key"] for r in sent} == {f"payout:{payout_id}"}
     assert len({repr(r["params"]) for r in sent}) == 1
