@@ -95,6 +95,7 @@ class AnalyticsPublisher:
         service's messaging metrics, when the publisher was built before them."""
         if metrics is not None:
             self.metrics = metrics
+        self._stopping = False  # started again after a stop (a startup that began again)
         self._task = asyncio.create_task(self._run(), name="analytics-publisher")
 
     async def stop(self, *, flush_timeout_s: float = 2.0) -> None:

@@ -3,7 +3,9 @@
 A service started while RabbitMQ restarts (a deploy, a crash and its restart during a broker
 outage) waits for it — backing off, logging each refusal — instead of failing its startup at the
 first refused connection; only after ``BROKER_CONNECT_WAIT_SECONDS`` does startup fail, and the
-process manager restarts it. Later outages are the robust connection's to survive.
+process manager restarts it. A broker that goes away after this first connection but before the
+service is up makes ``open_messaging`` start messaging again, within the same wait. Later
+outages are the robust connection's to survive.
 """
 
 from __future__ import annotations

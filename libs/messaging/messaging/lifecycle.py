@@ -18,6 +18,7 @@ and mount ``dead_letters_router()`` (admin-only ``/v1/admin/dead-letters``) on t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -105,76 +106,121 @@ async def open_messaging(
     best-effort publisher of the analytics events this service emits (built by the service's
     bootstrap, started and stopped here; ``None``: the service emits none)."""
     metrics = MessagingMetrics(getattr(app.state, "metrics_registry", None))
-    consumers: ConsumerRuntime[Any] = ConsumerRuntime(
-        settings,
-        subscriptions.items if subscriptions else [],
-        deps=deps,
-        version=version,
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.broker_connect_wait_seconds
+    while True:
+        stack = contextlib.AsyncExitStack()
+        try:
+            messaging = await _start(
+                stack,
+                app,
+                settings,
+                database,
+                tables,
+                ConsumerRuntime(
+                    settings,
+                    subscriptions.items if subscriptions else [],
+                    deps=deps,
+                    version=version,
+                    metrics=metrics,
+                ),
+                metrics,
+                replay_guard=replay_guard,
+                analytics=analytics,
+            )
+        except BROKER_ERRORS as exc:
+            # RabbitMQ went away after the first connection and before the service was up (a
+            # broker restart during a deploy): what was opened is closed, and the startup runs
+            # again within the same wait as the first connection's (broker_wait).
+            with contextlib.suppress(*BROKER_ERRORS):
+                await stack.aclose()
+            left = deadline - loop.time()
+            if left <= 0:
+                raise
+            logger.warning(
+                "RabbitMQ went away during startup; starting messaging again",
+                extra={"error": type(exc).__name__, "seconds_left": round(left, 1)},
+            )
+            await asyncio.sleep(min(1.0, left))
+            continue
+        break
+    async with stack:
+        yield messaging
+
+
+async def _start(
+    stack: contextlib.AsyncExitStack,
+    app: FastAPI,
+    settings: MessagingSettings,
+    database: Database,
+    tables: MessagingTables,
+    consumers: ConsumerRuntime[Any],
+    metrics: MessagingMetrics,
+    *,
+    replay_guard: ReplayGuard | None,
+    analytics: AnalyticsPublisher | None,
+) -> Messaging:
+    """Everything messaging runs, opened on ``stack`` (which closes it)."""
+    queues = consumers.work_queues()
+    connection = await connect_waiting(settings, f"{settings.service_name}-control")
+    stack.push_async_callback(_close, connection)
+    await declare_topology(connection, tiers=parse_tiers(settings.retry_tiers), queues=queues)
+
+    replay_publisher = ConfirmedPublisher(
+        settings.rabbitmq_url,
+        name=f"{settings.service_name}-replay",
+        timeout_s=settings.publish_timeout_seconds,
+    )
+    stack.push_async_callback(replay_publisher.close)
+    repository = DeadLetterRepository(database.engine, tables.failed_messages)
+    ingester = DeadLetterIngester(
+        connection,
+        database.engine,
+        tables.failed_messages,
+        [q.name for q in queues],
+        prefetch=settings.dlq_prefetch,
         metrics=metrics,
     )
-    queues = consumers.work_queues()
-    async with contextlib.AsyncExitStack() as stack:
-        connection = await connect_waiting(settings, f"{settings.service_name}-control")
-        stack.push_async_callback(_close, connection)
-        await declare_topology(connection, tiers=parse_tiers(settings.retry_tiers), queues=queues)
-
-        replay_publisher = ConfirmedPublisher(
-            settings.rabbitmq_url,
-            name=f"{settings.service_name}-replay",
-            timeout_s=settings.publish_timeout_seconds,
-        )
-        stack.push_async_callback(replay_publisher.close)
-        repository = DeadLetterRepository(database.engine, tables.failed_messages)
-        ingester = DeadLetterIngester(
-            connection,
-            database.engine,
-            tables.failed_messages,
-            [q.name for q in queues],
-            prefetch=settings.dlq_prefetch,
-            metrics=metrics,
-        )
-        relay = OutboxRelay(database.engine, tables.outbox, relay_config(settings), metrics)
-        messaging = Messaging(
-            settings=settings,
-            tables=tables,
-            connection=connection,
-            relay=relay,
-            consumers=consumers,
-            dead_letters=DeadLetters(
-                repository=repository,
-                replayer=Replayer(
-                    repository,
-                    replay_publisher,
-                    rate_per_second=settings.replay_rate_per_second,
-                    metrics=metrics,
-                    guard=replay_guard,
-                ),
-                ingester=ingester,
-                max_batch=settings.replay_max_batch,
+    relay = OutboxRelay(database.engine, tables.outbox, relay_config(settings), metrics)
+    messaging = Messaging(
+        settings=settings,
+        tables=tables,
+        connection=connection,
+        relay=relay,
+        consumers=consumers,
+        dead_letters=DeadLetters(
+            repository=repository,
+            replayer=Replayer(
+                repository,
+                replay_publisher,
+                rate_per_second=settings.replay_rate_per_second,
+                metrics=metrics,
+                guard=replay_guard,
             ),
-            inbox=Inbox(tables.inbox),
-            metrics=metrics,
-        )
-        app.state.messaging = messaging
+            ingester=ingester,
+            max_batch=settings.replay_max_batch,
+        ),
+        inbox=Inbox(tables.inbox),
+        metrics=metrics,
+    )
+    app.state.messaging = messaging
 
-        if analytics is not None:
-            messaging.analytics = analytics
-            await analytics.start(metrics)
-            stack.push_async_callback(analytics.stop)
-        await relay.start()
-        stack.push_async_callback(relay.stop)
-        await ingester.start()
-        stack.push_async_callback(ingester.stop)
-        await consumers.start()
-        stack.push_async_callback(consumers.stop)  # first to stop: handlers finish
-        await stack.enter_async_context(
-            run_periodic_jobs(app, [retention_job(messaging, database)])
-        )
+    if analytics is not None:
+        messaging.analytics = analytics
+        await analytics.start(metrics)
+        stack.push_async_callback(analytics.stop)
+    await relay.start()
+    stack.push_async_callback(relay.stop)
+    await ingester.start()
+    stack.push_async_callback(ingester.stop)
+    stack.push_async_callback(consumers.stop)  # first to stop: handlers finish
+    await consumers.start()
+    await stack.enter_async_context(run_periodic_jobs(app, [retention_job(messaging, database)]))
 
-        check = ConsumerCheck(connection, [n for q in queues for n in (q.name, q.retry)])
-        stack.push_async_callback(check.close)
-        register_readiness_check(app, "rabbitmq", check)
-        yield messaging
+    check = ConsumerCheck(connection, [n for q in queues for n in (q.name, q.retry)])
+    stack.push_async_callback(check.close)
+    register_readiness_check(app, "rabbitmq", check)
+    return messaging
 
 
 def retention_job(messaging: Messaging, database: Database) -> PeriodicJob:

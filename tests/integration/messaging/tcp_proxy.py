@@ -16,7 +16,9 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.refused = 0
+        self.accepted = 0
         self._refusal = asyncio.Condition()
+        self._acceptance = asyncio.Condition()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -35,6 +37,9 @@ class TcpProxy:
             writer.close()
             return
         self._writers.update((writer, up_writer))
+        async with self._acceptance:
+            self.accepted += 1
+            self._acceptance.notify_all()
         await asyncio.gather(
             self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
         )
@@ -52,6 +57,11 @@ class TcpProxy:
         """Returns once ``count`` connection attempts were refused."""
         async with self._refusal:
             await self._refusal.wait_for(lambda: self.refused >= count)
+
+    async def wait_accepted(self, count: int) -> None:
+        """Returns once ``count`` connections were forwarded."""
+        async with self._acceptance:
+            await self._acceptance.wait_for(lambda: self.accepted >= count)
 
     def cut(self) -> None:
         self.forwarding = False

@@ -226,6 +226,41 @@ async def test_a_service_started_while_rabbitmq_is_away_waits_for_it_then_serves
     assert ready_answers == [200]
 
 
+async def test_a_broker_gone_in_the_middle_of_startup_is_waited_for_too(
+    infra: RunInfra, store: Store
+) -> None:
+    """RabbitMQ goes away after the first connection, while the rest of messaging starts (a
+    broker restart during a deploy): the startup begins again instead of failing."""
+    url = URL(infra.rabbitmq_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5672)
+    await proxy.start()
+    settings = demo_settings(
+        infra, store, rabbitmq_url=str(url.with_port(proxy.port)), broker_connect_wait_seconds=30
+    )
+    ready_answers: list[int] = []
+    served, finished = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with serving(demo_app(settings, store, Subscriptions())) as client:
+            ready_answers.append((await client.get("/readyz")).status_code)
+            served.set()
+            await finished.wait()
+
+    service = asyncio.create_task(serve())
+    try:
+        await proxy.wait_accepted(2)  # connected, and opening the next connection
+        proxy.cut()
+        await proxy.wait_refused(1)
+        proxy.restore()
+        async with asyncio.timeout(30):
+            await served.wait()
+    finally:
+        finished.set()
+        await service
+        await proxy.stop()
+    assert ready_answers == [200]
+
+
 async def test_a_service_gives_up_starting_once_its_wait_for_rabbitmq_is_over(
     infra: RunInfra, store: Store
 ) -> None:

@@ -105,6 +105,13 @@ async def messages_to(fake_twilio: TwilioControl, phone: str) -> list[dict[str, 
     return [m for m in state["messages"] if m["to"] == phone and m["direction"] == "outbound-api"]
 
 
+async def creates_to(fake_twilio: TwilioControl, phone: str) -> list[dict[str, Any]]:
+    """The ``messages.create`` requests the fake received for ``phone`` (another test's sends,
+    retried meanwhile on the shared queue, are left out)."""
+    sent = await fake_twilio.requests("messages.create")
+    return [r for r in sent if ["To", phone] in r["params"]]
+
+
 PUBLIC_BASE = "https://api.nerava.test"
 
 

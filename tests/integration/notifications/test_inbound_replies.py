@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests.fakes.twilio.control import TwilioControl
 from tests.integration.notifications.sms import (
     PUBLIC_BASE,
+    creates_to,
     delivery,
     events,
     messages_to,
@@ -178,7 +179,7 @@ async def test_stop_blocks_sends_without_calling_twilio_until_start(
         row = await delivery(service, blocked)
         assert (row.failure_reason, row.permanent, row.error_code) == ("opted_out", True, 21610)
         assert [e for e, _ in await events(service, blocked)] == ["notification.sms_failed.v1"]
-        assert await fake_twilio.calls("messages.create") == 0
+        assert await creates_to(fake_twilio, phone) == []
 
         await reply(service, fake_twilio, phone, "START")
         await sent_to(service, channel, phone, "5555")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests.fakes.twilio.control import TwilioControl
 from tests.integration.notifications.sms import (
     attempts,
+    creates_to,
     delivery,
     events,
     messages_to,
@@ -62,7 +63,7 @@ async def test_a_command_sends_one_sms_and_reports_it_sent(
         [sent] = await messages_to(fake_twilio, phone)
         assert "DONE 4821" in sent["body"]
         assert row.message_sid == sent["sid"]
-        [request] = await fake_twilio.requests("messages.create")
+        [request] = await creates_to(fake_twilio, phone)
         params = dict(request["params"])
         assert params["StatusCallback"] == (
             f"http://127.0.0.1:9/v1/webhooks/twilio/status?d={row.id}&n=1"
@@ -144,7 +145,7 @@ async def test_a_permanent_code_fails_at_once_without_retry(
         assert data["permanent"] is True and data["error_code"] == 21211
         await asyncio.sleep(float(tier(0).total_seconds()) * 2)  # past the first retry tier
         assert [a.outcome for a in await attempts(service, key)] == ["failed"]
-        assert await fake_twilio.calls("messages.create") == 1
+        assert len(await creates_to(fake_twilio, phone)) == 1
 
 
 async def test_a_429_waits_at_least_its_retry_after(
@@ -161,7 +162,7 @@ async def test_a_429_waits_at_least_its_retry_after(
         key = await send(channel, send_command(phone))
         await reaches(service, key, "accepted")
         first, second = await attempts(service, key)
-        [throttled, _] = await fake_twilio.requests("messages.create")
+        [throttled, _] = await creates_to(fake_twilio, phone)
     assert (first.outcome, first.error_code) == ("not_sent", 20429)
     assert throttled["status"] == 429
     # the 2s tier, not the scheduled 1s one, and never its 0.8x jitter bucket
@@ -183,7 +184,7 @@ async def test_a_timeout_after_twilio_accepted_the_message_sends_no_second_sms(
         assert row.message_sid == sent["sid"]
         [only] = await attempts(service, key)
         assert (only.outcome, only.message_sid) == ("adopted", sent["sid"])
-        assert await fake_twilio.calls("messages.create") == 1
+        assert len(await creates_to(fake_twilio, phone)) == 1
         reported = [e for e, _ in await events(service, key)]
         assert reported[0] == "notification.sms_sent.v1"
         assert "notification.sms_failed.v1" not in reported
@@ -220,14 +221,16 @@ async def test_an_invalid_number_or_template_fails_permanently_without_calling_t
     channel: AbstractChannel,
     fake_twilio: TwilioControl,
 ) -> None:
+    phone = random_phone()
     async with running(notifications_settings()) as service:
         bad_number = await send(channel, send_command("0800-CALL-ME"))
-        bad_template = await send(channel, send_command(random_phone(), template="nope"))
+        bad_template = await send(channel, send_command(phone, template="nope"))
         for key, reason in ((bad_number, "invalid_number"), (bad_template, "invalid_template")):
             row = await reaches(service, key, "failed")
             assert (row.failure_reason, row.permanent) == (reason, True)
             assert [e for e, _ in await events(service, key)] == ["notification.sms_failed.v1"]
-    assert await fake_twilio.calls("messages.create") == 0
+    assert await creates_to(fake_twilio, phone) == []
+    assert await creates_to(fake_twilio, "0800-CALL-ME") == []
 
 
 async def _dead_letter(service: Notifications, message_id: str) -> Any:
