@@ -4,8 +4,11 @@ consumers, graceful shutdown loses nothing, structural drift stops startup."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from typing import ClassVar
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -193,6 +196,32 @@ async def test_structural_argument_mismatch_stops_startup_naming_queue_and_argum
     assert caught.value.argument in message
 
 
+@dataclass
+class Starting:
+    served: asyncio.Event = field(default_factory=asyncio.Event)
+    ready_answers: list[int] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def starting(settings: Any, store: Store) -> AsyncIterator[Starting]:
+    """The demo service starting in the background while the block runs; once it serves, its
+    readiness answer is kept and ``served`` set. It stops when the block ends."""
+    started, finished = Starting(), asyncio.Event()
+
+    async def serve() -> None:
+        async with serving(demo_app(settings, store, Subscriptions())) as client:
+            started.ready_answers.append((await client.get("/readyz")).status_code)
+            started.served.set()
+            await finished.wait()
+
+    service = asyncio.create_task(serve())
+    try:
+        yield started
+    finally:
+        finished.set()
+        await service
+
+
 async def test_a_service_started_while_rabbitmq_is_away_waits_for_it_then_serves(
     infra: RunInfra, store: Store
 ) -> None:
@@ -203,27 +232,16 @@ async def test_a_service_started_while_rabbitmq_is_away_waits_for_it_then_serves
     settings = demo_settings(
         infra, store, rabbitmq_url=str(url.with_port(proxy.port)), broker_connect_wait_seconds=30
     )
-    ready_answers: list[int] = []
-    served, finished = asyncio.Event(), asyncio.Event()
-
-    async def serve() -> None:
-        async with serving(demo_app(settings, store, Subscriptions())) as client:
-            ready_answers.append((await client.get("/readyz")).status_code)
-            served.set()
-            await finished.wait()
-
-    service = asyncio.create_task(serve())
     try:
-        await proxy.wait_refused(2)  # it tried, was refused, and is still waiting
-        assert not served.is_set() and not service.done()
-        proxy.restore()
-        async with asyncio.timeout(30):
-            await served.wait()
+        async with starting(settings, store) as started:
+            await proxy.wait_refused(2)  # it tried, was refused, and is still waiting
+            assert not started.served.is_set()
+            proxy.restore()
+            async with asyncio.timeout(30):
+                await started.served.wait()
     finally:
-        finished.set()
-        await service
         await proxy.stop()
-    assert ready_answers == [200]
+    assert started.ready_answers == [200]
 
 
 async def test_a_broker_gone_in_the_middle_of_startup_is_waited_for_too(
@@ -237,28 +255,17 @@ async def test_a_broker_gone_in_the_middle_of_startup_is_waited_for_too(
     settings = demo_settings(
         infra, store, rabbitmq_url=str(url.with_port(proxy.port)), broker_connect_wait_seconds=30
     )
-    ready_answers: list[int] = []
-    served, finished = asyncio.Event(), asyncio.Event()
-
-    async def serve() -> None:
-        async with serving(demo_app(settings, store, Subscriptions())) as client:
-            ready_answers.append((await client.get("/readyz")).status_code)
-            served.set()
-            await finished.wait()
-
-    service = asyncio.create_task(serve())
     try:
-        await proxy.wait_accepted(2)  # connected, and opening the next connection
-        proxy.cut()
-        await proxy.wait_refused(1)
-        proxy.restore()
-        async with asyncio.timeout(30):
-            await served.wait()
+        async with starting(settings, store) as started:
+            await proxy.wait_accepted(2)  # connected, and opening the next connection
+            proxy.cut()
+            await proxy.wait_refused(1)
+            proxy.restore()
+            async with asyncio.timeout(30):
+                await started.served.wait()
     finally:
-        finished.set()
-        await service
         await proxy.stop()
-    assert ready_answers == [200]
+    assert started.ready_answers == [200]
 
 
 async def test_a_service_gives_up_starting_once_its_wait_for_rabbitmq_is_over(
