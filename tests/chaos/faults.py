@@ -41,19 +41,28 @@ async def crash_and_restart(stack: RunningStack, service: str, log: FaultLog) ->
     log.record(f"{service} healthy again")
 
 
-async def terminate_connections(stack: RunningStack, schema: str, log: FaultLog) -> int:
-    """Terminates every backend of one service (``application_name`` ``nerava-<schema>``)."""
+async def terminate_connections(
+    stack: RunningStack, schema: str, log: FaultLog, *, within_s: float = 15.0
+) -> int:
+    """Terminates every backend of one service (``application_name`` ``nerava-<schema>``). When
+    the service holds none at that moment (it is itself restarting after a kill), tries again
+    until it does, for up to ``within_s`` seconds, so the fault really hits its pools."""
     database = make_url(stack.database_url).database
     admin = await asyncpg.connect(PG_ADMIN_DSN)
+    deadline = time.monotonic() + within_s
     try:
-        killed = int(
-            await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
-                " WHERE datname = $1 AND application_name = $2",
-                database,
-                f"nerava-{schema}",
+        while True:
+            killed = int(
+                await admin.fetchval(
+                    "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+                    " WHERE datname = $1 AND application_name = $2",
+                    database,
+                    f"nerava-{schema}",
+                )
             )
-        )
+            if killed or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.25)
     finally:
         await admin.close()
     log.record(f"terminated {killed} Postgres connections of {schema}")
