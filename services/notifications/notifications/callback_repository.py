@@ -61,7 +61,7 @@ async def lock_delivery_of_message(tx: AsyncSession, message_sid: str) -> Delive
             select(sms_deliveries).where(d.message_sid == message_sid).with_for_update()
         )
     ).first()
-    return None if row is None else DeliveryRow.of(row)
+    return None if row is None else DeliveryRow.of(row._mapping)
 
 
 async def adopt_attempt(

@@ -36,20 +36,21 @@ class DeliveryRow:
 
     @classmethod
     def of(cls, row: Any) -> DeliveryRow:
+        """From a row's columns (a SQLAlchemy row's ``_mapping`` or an asyncpg record)."""
         return cls(
-            id=row.id,
-            delivery_key=row.delivery_key,
-            reference=Reference(kind=row.reference_kind, id=row.reference_id),
-            body=row.body,
-            phone_key_id=row.phone_key_id,
-            phone_ciphertext=row.phone_ciphertext,
-            phone_hash=row.phone_hash,
-            status=row.status,
-            status_rank=row.status_rank,
-            message_sid=row.message_sid,
-            resends=row.resends,
-            reply_code=row.reply_code,
-            traceparent=row.traceparent,
+            id=row["id"],
+            delivery_key=row["delivery_key"],
+            reference=Reference(kind=row["reference_kind"], id=row["reference_id"]),
+            body=row["body"],
+            phone_key_id=row["phone_key_id"],
+            phone_ciphertext=row["phone_ciphertext"],
+            phone_hash=row["phone_hash"],
+            status=row["status"],
+            status_rank=row["status_rank"],
+            message_sid=row["message_sid"],
+            resends=row["resends"],
+            reply_code=row["reply_code"],
+            traceparent=row["traceparent"],
         )
 
 
@@ -80,14 +81,14 @@ async def lock_delivery(tx: AsyncSession, delivery_key: str) -> DeliveryRow:
             select(sms_deliveries).where(d.delivery_key == delivery_key).with_for_update()
         )
     ).one()
-    return DeliveryRow.of(row)
+    return DeliveryRow.of(row._mapping)
 
 
 async def lock_delivery_by_id(tx: AsyncSession, delivery_id: uuid.UUID) -> DeliveryRow | None:
     row = (
         await tx.execute(select(sms_deliveries).where(d.id == delivery_id).with_for_update())
     ).first()
-    return None if row is None else DeliveryRow.of(row)
+    return None if row is None else DeliveryRow.of(row._mapping)
 
 
 async def latest_attempt(tx: AsyncSession, delivery_id: uuid.UUID) -> AttemptRow | None:
@@ -119,8 +120,8 @@ async def start_attempt(
     return AttemptRow(attempt_id, n, started_at, "sending", None)
 
 
-# Built once: every failed attempt (the retry storm's path) finishes its attempt row with it.
-_FINISH_ATTEMPT = (
+# Built once: the general path runs it in its transaction, the retry path on the direct pool.
+FINISH_ATTEMPT = (
     update(sms_attempts)
     .where(a.id == bindparam("attempt"))
     .values(
@@ -144,7 +145,7 @@ async def finish_attempt(
     error_code: int | None = None,
 ) -> None:
     await tx.execute(
-        _FINISH_ATTEMPT,
+        FINISH_ATTEMPT,
         {
             "attempt": attempt_id,
             "new_outcome": outcome,

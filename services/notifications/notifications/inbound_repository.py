@@ -64,7 +64,7 @@ async def open_deliveries(
         .order_by(d.created_at.desc())
         .with_for_update()
     )
-    return [DeliveryRow.of(row) for row in rows]
+    return [DeliveryRow.of(row._mapping) for row in rows]
 
 
 async def mark_answered(

@@ -1,8 +1,10 @@
 """Use case: send the SMS a ``notifications.sms.send`` command asks for, once per delivery key.
 
-No transaction is open while Twilio is called. The common case (a first-seen command sent and
-accepted) is two single statements on the direct pool (``send_statements``); everything else
-takes the general path. One delivery goes through:
+No transaction is open while Twilio is called. The common cases are single statements on the
+direct pool: a first-seen command sent and accepted (``send_statements``), and a retry of a
+pending delivery (``retry_statements``: its snapshot, its next attempt, a failure that leaves it
+pending); everything else, and any of their guards that does not hold, takes the general path.
+One delivery goes through:
 
 1. **decide** (delivery row locked): create the delivery the first time its key is seen, then
    pick one of: nothing to do (accepted or finished already), fail at once (opted-out phone,
@@ -34,14 +36,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import delivery_events as events
 from notifications import delivery_repository as repo
-from notifications import send_statements
+from notifications import retry_statements, send_statements
 from notifications.contracts import SendSms
+from notifications.delivery_progress import accept, fail_permanently
 from notifications.delivery_repository import AttemptRow, DeliveryRow
 from notifications.deps import Deps
+from notifications.send_decision import NextStep, next_step
 from notifications.sms_outcomes import (
     OutgoingSms,
     SendError,
-    SentSms,
     SmsConfigurationError,
     SmsLookupFailed,
     SmsNotSent,
@@ -51,7 +54,6 @@ from notifications.sms_status import (
     DEAD_LETTERED,
     OPTED_OUT_CODE,
     PENDING,
-    delivery_failure_retryable,
     rank,
 )
 from notifications.templates import TemplateError, reference_mark, render
@@ -73,17 +75,25 @@ class _Reconcile:
     attempt: AttemptRow
 
 
+class _General:
+    """The general path decides: the direct statements' case or guards did not hold."""
+
+
+_GENERAL = _General()
+
+
 async def send_sms(deps: Deps, delivery: Delivery[Deps], command: SendSms) -> None:
     last_try = delivery.attempt >= deps.send_policy.max_failures
-    first = (  # a retry's delivery exists: straight to the general path
-        await send_statements.start_first_attempt(deps, _new_delivery(deps, command, deps.clock()))
+    step: _Send | _Reconcile | _General | None = (
+        await _first_attempt(deps, command)
         if delivery.attempt == 0
-        else None
+        else await _retry_step(deps, command)
     )
-    step = _Send(*first) if first else await _decide(deps, delivery, command)
+    if step is _GENERAL:
+        step = await _decide(deps, delivery, command)
     if isinstance(step, _Reconcile):
         step = await _reconcile(deps, delivery, step)
-    if step is None:
+    if not isinstance(step, _Send):
         return
     try:
         sent = await deps.sender.send(_outgoing(deps, step))
@@ -102,9 +112,40 @@ async def send_sms(deps: Deps, delivery: Delivery[Deps], command: SendSms) -> No
         await accept(tx, deps, delivery, step.delivery, sent, now)
 
 
+async def _first_attempt(deps: Deps, command: SendSms) -> _Send | _General:
+    """A first try: the delivery and its attempt 1 in one statement when that is the case."""
+    first = await send_statements.start_first_attempt(
+        deps, _new_delivery(deps, command, deps.clock())
+    )
+    return _GENERAL if first is None else _Send(*first)
+
+
+async def _retry_step(deps: Deps, command: SendSms) -> _Send | _Reconcile | _General:
+    """A retry of a pending delivery, decided from a snapshot by guarded statements."""
+    try:
+        row, last, opted_out = await retry_statements.snapshot(deps, command.delivery_key)
+    except LookupError:
+        return _GENERAL
+    now = deps.clock()
+    step = next_step(
+        status_rank=row.status_rank,
+        opted_out=opted_out,
+        last=last,
+        now=now,
+        lease=deps.send_policy.attempt_lease,
+    )
+    if step is NextStep.RECONCILE and last is not None:
+        return _Reconcile(row, last)
+    if step is NextStep.SEND:
+        attempt = await retry_statements.start_next(deps, row, last, now)
+        return _GENERAL if attempt is None else _Send(row, attempt)
+    return _GENERAL
+
+
 async def _decide(
     deps: Deps, delivery: Delivery[Deps], command: SendSms
 ) -> _Send | _Reconcile | None:
+    """The general path: the delivery created if need be, then decided under its row lock."""
     now = deps.clock()
     async with deps.uow() as tx:
         created = await repo.insert_delivery(tx, _new_delivery(deps, command, now))
@@ -112,17 +153,23 @@ async def _decide(
         if created and row.status == "failed":
             await events.failed(tx, deps, delivery, row, now, code=None, permanent=True)
             return None
-        if row.status_rank >= 0:
+        opted_out = row.status_rank < 0 and await repo.is_opted_out(tx, row.phone_hash)
+        last = await repo.latest_attempt(tx, row.id) if row.status_rank < 0 else None
+        step = next_step(
+            status_rank=row.status_rank,
+            opted_out=opted_out,
+            last=last,
+            now=now,
+            lease=deps.send_policy.attempt_lease,
+        )
+        if step is NextStep.NOTHING:
             return None  # a duplicate command: the SMS is accepted, delivered or failed already
-        if await repo.is_opted_out(tx, row.phone_hash):
+        if step is NextStep.OPTED_OUT:
             await fail_permanently(
                 tx, deps, delivery, row, now, reason="opted_out", code=OPTED_OUT_CODE
             )
             return None
-        last = await repo.latest_attempt(tx, row.id)
-        if last is not None and last.outcome in ("sending", "unknown"):
-            if last.outcome == "sending" and now - last.started_at < deps.send_policy.attempt_lease:
-                raise TransientError("another attempt of this delivery is in flight")
+        if step is NextStep.RECONCILE and last is not None:
             return _Reconcile(row, last)
         return await _next_attempt(tx, row, last, now)
 
@@ -145,7 +192,11 @@ async def _reconcile(deps: Deps, delivery: Delivery[Deps], step: _Reconcile) -> 
         )
     except SmsLookupFailed as exc:
         raise TransientError("could not look the earlier attempt up; never resend blind") from exc
-    async with deps.uow() as tx:
+    if found is None:
+        attempt = await retry_statements.resend_after_lookup(deps, row, step.attempt, deps.clock())
+        if attempt is not None:
+            return _Send(row, attempt)
+    async with deps.uow() as tx:  # the general path decides again, under the row lock
         now = deps.clock()
         current = await repo.lock_delivery_by_id(tx, row.id)
         latest = await repo.latest_attempt(tx, row.id)
@@ -188,20 +239,50 @@ async def _record_failure(
     last_try: bool,
 ) -> None:
     row, attempt = step.delivery, step.attempt
-    retry: Exception | None = None
+    now = deps.clock()
+    outcome, retry = _failure(exc)
+    if isinstance(retry, TransientError) and not last_try:  # the delivery stays as it is
+        await retry_statements.finish_failed(
+            deps,
+            attempt,
+            outcome=outcome,
+            finished_at=now,
+            http_status=exc.http_status,
+            error_code=exc.code,
+        )
+    else:
+        await _record_final_failure(deps, delivery, step, exc, outcome, now)
+    logger.warning(
+        "sms attempt %s",
+        outcome,
+        extra=_log(row, attempt.n) | {"http_status": exc.http_status, "twilio_code": exc.code},
+    )
+    if retry is not None:
+        raise retry
+
+
+def _failure(exc: SendError) -> tuple[str, Exception | None]:
+    """The attempt's outcome, and what the broker does with the command (None: nothing)."""
+    if isinstance(exc, SmsRejected):
+        return "failed", None
+    if isinstance(exc, SmsConfigurationError):
+        return "failed", PermanentError(f"twilio configuration error (code {exc.code})")
+    if isinstance(exc, SmsNotSent):
+        return "not_sent", TransientError("sms not sent", retry_after=exc.retry_after)
+    return "unknown", TransientError("sms send outcome unknown; the next attempt looks it up")
+
+
+async def _record_final_failure(
+    deps: Deps,
+    delivery: Delivery[Deps],
+    step: _Send,
+    exc: SendError,
+    outcome: str,
+    now: datetime,
+) -> None:
+    """A failure that ends the delivery: rejected, a configuration error, or the last try."""
+    row, attempt = step.delivery, step.attempt
     async with deps.uow() as tx:
-        now = deps.clock()
-        if isinstance(exc, SmsRejected):
-            outcome = "failed"
-        elif isinstance(exc, SmsConfigurationError):
-            outcome = "failed"
-            retry = PermanentError(f"twilio configuration error (code {exc.code})")
-        elif isinstance(exc, SmsNotSent):
-            outcome = "not_sent"
-            retry = TransientError("sms not sent", retry_after=exc.retry_after)
-        else:
-            outcome = "unknown"
-            retry = TransientError("sms send outcome unknown; the next attempt looks it up")
         await repo.finish_attempt(
             tx,
             attempt.id,
@@ -214,7 +295,7 @@ async def _record_failure(
             await fail_permanently(tx, deps, delivery, row, now, reason="rejected", code=exc.code)
             if exc.code == OPTED_OUT_CODE:
                 await repo.set_opt_out(tx, row.phone_hash, opted_out=True, at=now)
-        elif isinstance(retry, PermanentError) or last_try:
+        else:  # to the DLQ: ops fix the cause and replay, which resumes the delivery
             await repo.set_state(
                 tx,
                 row.id,
@@ -225,90 +306,6 @@ async def _record_failure(
                 failure_reason=outcome,
             )
             await events.failed(tx, deps, delivery, row, now, code=exc.code, permanent=False)
-    logger.warning(
-        "sms attempt %s",
-        outcome,
-        extra=_log(row, attempt.n) | {"http_status": exc.http_status, "twilio_code": exc.code},
-    )
-    if retry is not None:
-        raise retry
-
-
-async def accept(
-    tx: AsyncSession,
-    deps: Deps,
-    delivery: Delivery[Deps] | None,
-    row: DeliveryRow,
-    sent: SentSms,
-    now: datetime,
-    *,
-    error_code: int | None = None,
-) -> None:
-    """The delivery's message exists at Twilio: its SID, its status, ``sms_sent`` exactly once
-    (whoever records the SID first publishes: the send, a reconcile or a status callback)."""
-    if not await repo.claim_message_sid(tx, row.id, sent.sid, at=now):
-        return
-    await events.sent(tx, deps, delivery, row, "accepted", now)
-    await advance(tx, deps, delivery, row, sent.status, error_code, now)
-
-
-async def advance(
-    tx: AsyncSession,
-    deps: Deps,
-    cause: Delivery[Deps] | None,
-    row: DeliveryRow,
-    status: str,
-    error_code: int | None,
-    now: datetime,
-    *,
-    final: bool = False,
-) -> bool:
-    """Moves the delivery forward to ``status`` (never back); a move into a terminal status
-    publishes ``sms_delivered`` / ``sms_failed`` (``permanent`` when the code is final, or when
-    ``final``: no re-send is left). True when it moved."""
-    if rank(status) < 0:
-        return False
-    failed = status in ("failed", "undelivered")
-    permanent = failed and (final or not delivery_failure_retryable(error_code))
-    moved = await repo.advance(
-        tx,
-        row.id,
-        status=status,
-        rank=rank(status),
-        at=now,
-        error_code=error_code if failed else None,
-        permanent=permanent,
-    )
-    if moved and status == "delivered":
-        await events.delivered(tx, deps, cause, row, now)
-    elif moved and failed:
-        await events.failed(
-            tx, deps, cause, row, now, code=error_code, permanent=permanent, status=status
-        )
-    return moved
-
-
-async def fail_permanently(
-    tx: AsyncSession,
-    deps: Deps,
-    delivery: Delivery[Deps] | None,
-    row: DeliveryRow,
-    now: datetime,
-    *,
-    reason: str,
-    code: int | None,
-) -> None:
-    await repo.set_state(
-        tx,
-        row.id,
-        status="failed",
-        rank=rank("failed"),
-        at=now,
-        error_code=code,
-        permanent=True,
-        failure_reason=reason,
-    )
-    await events.failed(tx, deps, delivery, row, now, code=code, permanent=True)
 
 
 def _new_delivery(deps: Deps, command: SendSms, now: datetime) -> dict[str, object]:

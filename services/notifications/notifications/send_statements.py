@@ -128,7 +128,7 @@ async def record_accepted(
     now: datetime,
 ) -> bool:
     """The send's acceptance in one statement; False (nothing written) for a terminal status,
-    whose events the general path (``send_handlers.accept``) publishes."""
+    whose events the general path (``delivery_progress.accept``) publishes."""
     if sent.status in TERMINAL:
         return False
     [event_row], _ = deps.outbox.rows(

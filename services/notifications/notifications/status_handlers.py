@@ -21,9 +21,9 @@ from common.telemetry import continued_span
 
 from notifications import callback_repository as callbacks
 from notifications import delivery_repository as repo
+from notifications.delivery_progress import accept, advance
 from notifications.deps import Deps
 from notifications.resend_handlers import resends_spent, schedule_resend
-from notifications.send_handlers import accept, advance
 from notifications.sms_outcomes import SentSms
 
 logger = logging.getLogger(__name__)

@@ -1,10 +1,10 @@
-"""A unit of work that makes concurrent use cases meet at one point (a barrier), for the
-notifications concurrency tests."""
+"""Units of work that make concurrent use cases meet at one point (a barrier), or put another
+transaction between two of a use case's statements, for the notifications concurrency tests."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -49,4 +49,30 @@ class MeetingUnitOfWork:
     ) -> asyncpg.Record | None:
         if statement is self.meet_at:
             await self.barrier.wait()
+        return await self.inner.direct(statement, params)
+
+
+class InterposedUnitOfWork:
+    """A unit of work that runs ``before`` (once) right before its ``at`` statement on the
+    direct pool: another transaction's move lands between a use case's read and its write."""
+
+    def __init__(
+        self,
+        inner: NotificationsUnitOfWork,
+        at: DirectStatement,
+        before: Callable[[], Awaitable[object]],
+    ) -> None:
+        self.inner = inner
+        self.at = at
+        self.before: Callable[[], Awaitable[object]] | None = before
+
+    def __call__(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.inner()
+
+    async def direct(
+        self, statement: DirectStatement, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        if statement is self.at and self.before is not None:
+            before, self.before = self.before, None
+            await before()
         return await self.inner.direct(statement, params)
