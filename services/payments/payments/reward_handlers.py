@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 async def on_session_completed(
     deps: PaymentsDeps, event: SessionCompletedV1, delivery: Delivery[PaymentsDeps]
 ) -> None:
+    # Read before the transaction: a read inside it would need a second connection while this
+    # one is held, and rewards filling the pool would wait on each other until it timed out.
+    switches = await deps.kill_switches.states()
     async with deps.uow() as tx:
         if not await deps.inbox.claim(tx, delivery.consumer, delivery.message_id):
             return
@@ -43,7 +46,7 @@ async def on_session_completed(
         )
         if event.reward_nova <= 0:
             return
-        blocked = blocking_switch(await deps.kill_switches.states(), Operation.EARN)
+        blocked = blocking_switch(switches, Operation.EARN)
         if blocked is not None:
             parked = await parked_rewards_store.park(
                 tx,

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.integration.payments.test_redemptions import assert_problem
 from tests.support.isolation import RunInfra
-from tests.support.payments_service import PaymentsClient, new_key, scalar
+from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.payments_service import PaymentsClient, SettingsFactory, new_key, running, scalar
 
 
 def completed(
@@ -166,6 +167,28 @@ async def test_concurrent_duplicate_deliveries_credit_once(
     )
     assert await payments.balance(driver) == 15
     assert await credited_events(db, event.session_id) == 1
+
+
+async def test_rewards_filling_the_pool_still_read_the_switches_and_are_credited(
+    payments_settings: SettingsFactory, signing_keys: TestSigningKeys, db: AsyncEngine
+) -> None:
+    """As many rewards at once as the pool has connections, with the switches' cache stale:
+    reading the switches must not need a second connection while a reward's transaction holds
+    one (each would wait for the others until the read timed out, and park its reward as if
+    earning were off)."""
+    settings = payments_settings(db_pool_size=2, db_max_overflow=0, kill_switch_cache_seconds=0)
+    async with running(settings, signing_keys) as service:
+        events = [completed(uuid.uuid4()) for _ in range(6)]
+        await asyncio.gather(
+            *(reward_handlers.on_session_completed(service.deps, e, delivery_of(e)) for e in events)
+        )
+        assert [await service.balance(e.driver_id) for e in events] == [15] * 6
+    parked = await scalar(
+        db,
+        "SELECT count(*) FROM parked_rewards WHERE session_id = ANY(:s)",
+        s=[e.session_id for e in events],
+    )
+    assert parked == 0
 
 
 async def test_a_reward_waits_while_earning_is_off_and_is_applied_once(
