@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,6 +17,11 @@ from tests.support.isolation import RunInfra  # noqa: E402
 from tests.support.migrate import migrate_all  # noqa: E402
 
 pytest_plugins = ["tests.fakes.fixtures"]
+
+# The apps the tests start in this process keep Python's collector: a service freezes its heap
+# once started (``common.gc_tuning``), which here would keep every test's cycles to the end.
+# Services started as processes (e2e, chaos) inherit it too, and behave as before.
+os.environ.setdefault("GC_GEN0_THRESHOLD", "0")
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ from fastapi import APIRouter, FastAPI
 from common.auth_dependencies import open_jwt_verifier
 from common.database import Database, database_check, make_engine, make_session_factory
 from common.errors import DependencyUnavailable
+from common.gc_tuning import tune_gc
 from common.health import health_router, register_readiness_check
 from common.jwt_settings import JwtVerificationSettings
 from common.logs import configure_logging
@@ -113,6 +114,7 @@ def create_service_app(
                 await stack.enter_async_context(open_jwt_verifier(app, mixins, cache))
             if start is not None:
                 await stack.enter_async_context(start(Infrastructure(app, database, cache)))
+            tune_gc(settings.gc_gen0_threshold)  # started: what is alive now lives on
             yield
 
     configure_logging(

@@ -54,6 +54,9 @@ class ServiceSettings(BaseSettings):
 
     otlp_endpoint: str | None = None
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    gc_gen0_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
+    """Young-generation GC threshold of the process; once started, what is alive is frozen out
+    of the collector's scans (``common.gc_tuning``). 0: keep Python's defaults."""
 
     def unsafe_settings(self) -> list[str]:
         """Problems that make this configuration unsafe outside local/test. Services extend it."""

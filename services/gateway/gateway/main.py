@@ -9,7 +9,6 @@ path of its own and hands everything else (lifespan, ``/healthz``, ``/readyz``, 
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -79,7 +78,6 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayProxy:
                 version=settings.service_version,
                 cache_seconds=settings.openapi_cache_seconds,
             )
-            _tune_gc(settings.gc_gen0_threshold)
             yield
 
     app = create_service_app(
@@ -99,20 +97,6 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayProxy:
         metrics=ProxyMetrics(app.state.metrics_registry),
     )
     return proxy
-
-
-def _tune_gc(gen0_threshold: int) -> None:
-    """Forwarding allocates many short-lived objects (aiohttp requests and responses, some in
-    reference cycles); with the default threshold (700) the cyclic collector ran often enough
-    to cost ~15 % of the CPU per request. Objects alive after startup are frozen (never scanned
-    again) and the young generation is collected every ``GC_GEN0_THRESHOLD`` allocations.
-    """
-    if gen0_threshold <= 0:
-        return
-    gc.collect()
-    gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
 async def _open_authenticator(

@@ -166,9 +166,6 @@ class GatewaySettings(ServiceSettings, RedisSettings, JwtVerificationSettings):
     token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     revocation_cache_seconds: float = Field(default=1.0, ge=0, le=30)
 
-    gc_gen0_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
-    """Young-generation GC threshold of the gateway process (0: keep Python's default)."""
-
     openapi_cache_seconds: float = Field(default=60.0, ge=0)
     readiness_requires_upstreams: bool = False
 
