@@ -106,6 +106,7 @@ async def send_sms(deps: Deps, delivery: Delivery[Deps], command: SendSms) -> No
     ):
         return
     async with deps.uow() as tx:
+        await repo.lock_delivery_by_id(tx, step.delivery.id)  # the delivery before its attempt
         await repo.finish_attempt(
             tx, step.attempt.id, outcome="accepted", finished_at=now, message_sid=sent.sid
         )
@@ -283,6 +284,7 @@ async def _record_final_failure(
     """A failure that ends the delivery: rejected, a configuration error, or the last try."""
     row, attempt = step.delivery, step.attempt
     async with deps.uow() as tx:
+        await repo.lock_delivery_by_id(tx, row.id)  # the delivery before its attempt
         await repo.finish_attempt(
             tx,
             attempt.id,

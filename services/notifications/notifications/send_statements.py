@@ -10,7 +10,10 @@ bottleneck of a send. Here each is one statement, atomic on its own:
   exist before, so no other worker can have decided anything about it: the lock the general path
   takes is not needed. Anything else (a duplicate, an opt-out) leaves ``attempt_id`` null and the
   caller falls back to the general path (``send_handlers._decide``), which handles every case.
-- :data:`RECORD_ACCEPTED` finishes the attempt, records the SID on the delivery if it has none
+- :data:`RECORD_ACCEPTED` locks the delivery first (every statement and transaction of the send
+  path takes the delivery's row before its attempts': a retry's ``NEXT_ATTEMPT`` holding the
+  delivery while its insert waited on this attempt's update deadlocked with the reverse order),
+  then finishes the attempt, records the SID on the delivery if it has none
   yet (whoever records it first publishes ``sms_sent``: a status callback may have), moves the
   status forward only, and stages ``notification.sms_sent.v1`` in the outbox with its ``NOTIFY``
   — only when the SID was claimed, so the event is published exactly once.
@@ -60,10 +63,12 @@ FIRST_ATTEMPT = compile_statement(
 
 RECORD_ACCEPTED = compile_statement(
     text(
-        "WITH attempt AS ("
+        "WITH delivery AS ("
+        " SELECT id FROM notifications.sms_deliveries WHERE id = :delivery_id FOR UPDATE"
+        "), attempt AS ("
         " UPDATE notifications.sms_attempts"
         " SET outcome = 'accepted', finished_at = :now, message_sid = :sid"
-        " WHERE id = :attempt_id"
+        " WHERE id = :attempt_id AND EXISTS (SELECT 1 FROM delivery)"
         " RETURNING id"
         "), claimed AS ("
         " UPDATE notifications.sms_deliveries SET message_sid = :sid, updated_at = :now,"
