@@ -24,14 +24,10 @@ class NextStep(Enum):
 
 
 def next_step(
-    *,
-    status_rank: int,
-    opted_out: bool,
-    last: AttemptRow | None,
-    now: datetime,
-    lease: timedelta,
+    status_rank: int, opted_out: bool, last: AttemptRow | None, now: datetime, lease: timedelta
 ) -> NextStep:
-    """Raises ``TransientError`` while another worker's attempt is within its lease."""
+    """From the delivery's rank, its phone's opt-out and its latest attempt. Raises
+    ``TransientError`` while another worker's attempt is within its ``lease``."""
     if status_rank >= 0:
         return NextStep.NOTHING
     if opted_out:

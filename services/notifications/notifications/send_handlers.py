@@ -128,13 +128,7 @@ async def _retry_step(deps: Deps, command: SendSms) -> _Send | _Reconcile | _Gen
     except LookupError:
         return _GENERAL
     now = deps.clock()
-    step = next_step(
-        status_rank=row.status_rank,
-        opted_out=opted_out,
-        last=last,
-        now=now,
-        lease=deps.send_policy.attempt_lease,
-    )
+    step = next_step(row.status_rank, opted_out, last, now, deps.send_policy.attempt_lease)
     if step is NextStep.RECONCILE and last is not None:
         return _Reconcile(row, last)
     if step is NextStep.SEND:
@@ -156,13 +150,7 @@ async def _decide(
             return None
         opted_out = row.status_rank < 0 and await repo.is_opted_out(tx, row.phone_hash)
         last = await repo.latest_attempt(tx, row.id) if row.status_rank < 0 else None
-        step = next_step(
-            status_rank=row.status_rank,
-            opted_out=opted_out,
-            last=last,
-            now=now,
-            lease=deps.send_policy.attempt_lease,
-        )
+        step = next_step(row.status_rank, opted_out, last, now, deps.send_policy.attempt_lease)
         if step is NextStep.NOTHING:
             return None  # a duplicate command: the SMS is accepted, delivered or failed already
         if step is NextStep.OPTED_OUT:

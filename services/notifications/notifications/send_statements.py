@@ -31,7 +31,6 @@ from messaging.subscriber import Delivery
 from sqlalchemy import text
 
 from notifications import delivery_events as events
-from notifications.contracts import Reference
 from notifications.delivery_repository import AttemptRow, DeliveryRow
 from notifications.deps import Deps
 from notifications.sms_outcomes import SentSms
@@ -106,21 +105,7 @@ async def start_first_attempt(
     found = await deps.uow.direct(FIRST_ATTEMPT, values)
     if found is None or found["attempt_id"] is None:
         return None
-    row = DeliveryRow(
-        id=values["id"],
-        delivery_key=values["delivery_key"],
-        reference=Reference(kind=values["reference_kind"], id=values["reference_id"]),
-        body=values["body"],
-        phone_key_id=values["phone_key_id"],
-        phone_ciphertext=values["phone_ciphertext"],
-        phone_hash=values["phone_hash"],
-        status=values["status"],
-        status_rank=values["status_rank"],
-        message_sid=None,
-        resends=0,
-        reply_code=values["reply_code"],
-        traceparent=values["traceparent"],
-    )
+    row = DeliveryRow.of({**values, "message_sid": None, "resends": 0})
     return row, AttemptRow(found["attempt_id"], 1, values["created_at"], "sending", None)
 
 

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from common.direct_sql import DirectStatement
 from messaging.contracts import read
 from messaging.envelope import Envelope
 from messaging.failures import TransientError
@@ -40,31 +41,15 @@ from tests.support.notifications_service import Notifications, SettingsFactory, 
 async def test_two_concurrent_copies_of_a_command_send_one_sms(
     notifications_settings: SettingsFactory, fake_twilio: TwilioControl
 ) -> None:
-    phone = random_phone()
-    envelope = send_command(phone)
-    command = read(envelope, SendSms)
-    async with running(notifications_settings(queue_prefetch={SEND_QUEUE: 1})) as service:
-        # Two more first tries (a publisher's duplicates) of a delivery that exists: the
-        # first-attempt statement leaves them to the general path, which locks the row.
-        copy = delivery_of(envelope, service, attempt=0)
-        # A first try throttled by Twilio leaves the delivery pending with one attempt.
-        await fake_twilio.fail_next("messages.create", status=429, code=20429)
-        with pytest.raises(TransientError):
-            await send_sms(service.deps, copy, command)
-
-        barrier = asyncio.Barrier(2)
-        deps = replace(service.deps, uow=MeetingUnitOfWork(service.deps.uow, barrier))
-        results = await asyncio.gather(
-            send_sms(deps, copy, command), send_sms(deps, copy, command), return_exceptions=True
-        )
-
-        assert len(await messages_to(fake_twilio, phone)) == 1
-        outcomes = sorted(type(r).__name__ for r in results)
-        assert outcomes in (["NoneType", "TransientError"], ["NoneType", "NoneType"]), results
-        assert [a.outcome for a in await attempts(service, str(command.delivery_key))] == [
-            "not_sent",
-            "accepted",
-        ]
+    # Two more first tries (a publisher's duplicates) of a delivery that exists: the
+    # first-attempt statement leaves them to the general path, which locks the row.
+    await two_racing_copies(
+        notifications_settings,
+        fake_twilio,
+        first_try={"status": 429, "code": 20429},
+        copies_attempt=0,
+        meet_at=None,
+    )
 
 
 async def test_two_concurrent_first_copies_of_a_command_send_one_sms(
@@ -94,52 +79,55 @@ async def test_two_concurrent_first_copies_of_a_command_send_one_sms(
 async def test_two_concurrent_retries_start_one_next_attempt(
     notifications_settings: SettingsFactory, fake_twilio: TwilioControl
 ) -> None:
-    phone = random_phone()
-    envelope = send_command(phone)
-    command = read(envelope, SendSms)
-    async with running(notifications_settings(queue_prefetch={SEND_QUEUE: 1})) as service:
-        await fake_twilio.fail_next("messages.create", status=429, code=20429)
-        with pytest.raises(TransientError):
-            await send_sms(service.deps, delivery_of(envelope, service, attempt=0), command)
-
-        # Both retries read attempt 1 "not_sent" and try to start attempt 2 at the same moment.
-        barrier = asyncio.Barrier(2)
-        uow = MeetingUnitOfWork(service.deps.uow, barrier, meet_at=NEXT_ATTEMPT)
-        deps = replace(service.deps, uow=uow)
-        retry = delivery_of(envelope, service, attempt=1)
-        results = await asyncio.gather(
-            send_sms(deps, retry, command), send_sms(deps, retry, command), return_exceptions=True
-        )
-
-        assert len(await messages_to(fake_twilio, phone)) == 1
-        # The other copy falls back to the general path, which finds attempt 2 in flight (a
-        # retry later) or accepted already (nothing to do).
-        outcomes = sorted(type(r).__name__ for r in results)
-        assert outcomes in (["NoneType", "TransientError"], ["NoneType", "NoneType"]), results
-        assert [a.outcome for a in await attempts(service, str(command.delivery_key))] == [
-            "not_sent",
-            "accepted",
-        ]
+    # Both read attempt 1 "not_sent" (throttled) and start attempt 2 at the same moment.
+    await two_racing_copies(
+        notifications_settings,
+        fake_twilio,
+        first_try={"status": 429, "code": 20429},
+        copies_attempt=1,
+        meet_at=NEXT_ATTEMPT,
+    )
 
 
 async def test_two_concurrent_retries_after_an_unknown_outcome_send_one_sms(
     notifications_settings: SettingsFactory, fake_twilio: TwilioControl
 ) -> None:
+    # Twilio may have attempt 1: both look it up, find nothing, and settle it and start
+    # attempt 2 at the same moment.
+    await two_racing_copies(
+        notifications_settings,
+        fake_twilio,
+        first_try={"status": 503},
+        copies_attempt=1,
+        meet_at=RESEND_AFTER_LOOKUP,
+    )
+
+
+async def two_racing_copies(
+    notifications_settings: SettingsFactory,
+    fake_twilio: TwilioControl,
+    *,
+    first_try: dict[str, int],
+    copies_attempt: int,
+    meet_at: DirectStatement | None,
+) -> None:
+    """A first try fails as ``first_try``; then two copies of the command, handed over as
+    ``copies_attempt``, meet at ``meet_at`` (None: their first transaction): one SMS, attempt 1
+    settled ``not_sent`` and attempt 2 accepted. The losing copy finds attempt 2 in flight (a
+    retry later) or accepted already (nothing to do)."""
     phone = random_phone()
     envelope = send_command(phone)
     command = read(envelope, SendSms)
     async with running(notifications_settings(queue_prefetch={SEND_QUEUE: 1})) as service:
-        await fake_twilio.fail_next("messages.create", status=503)  # Twilio may have it
+        await fake_twilio.fail_next("messages.create", match={"To": phone}, **first_try)
         with pytest.raises(TransientError):
             await send_sms(service.deps, delivery_of(envelope, service, attempt=0), command)
 
-        # Both look attempt 1 up, find nothing, and settle it and start attempt 2 together.
-        barrier = asyncio.Barrier(2)
-        uow = MeetingUnitOfWork(service.deps.uow, barrier, meet_at=RESEND_AFTER_LOOKUP)
+        uow = MeetingUnitOfWork(service.deps.uow, asyncio.Barrier(2), meet_at=meet_at)
         deps = replace(service.deps, uow=uow)
-        retry = delivery_of(envelope, service, attempt=1)
+        copy = delivery_of(envelope, service, attempt=copies_attempt)
         results = await asyncio.gather(
-            send_sms(deps, retry, command), send_sms(deps, retry, command), return_exceptions=True
+            send_sms(deps, copy, command), send_sms(deps, copy, command), return_exceptions=True
         )
 
         assert len(await messages_to(fake_twilio, phone)) == 1
@@ -159,7 +147,7 @@ async def test_a_retry_waits_for_a_callback_that_adopts_the_message_while_it_is_
     command = read(envelope, SendSms)
     key = str(command.delivery_key)
     async with running(notifications_settings(queue_prefetch={SEND_QUEUE: 1})) as service:
-        await fake_twilio.fail_next("messages.create", status=503)
+        await fake_twilio.fail_next("messages.create", status=503, match={"To": phone})
         with pytest.raises(TransientError):
             await send_sms(service.deps, delivery_of(envelope, service, attempt=0), command)
 
