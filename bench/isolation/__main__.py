@@ -5,16 +5,19 @@ The whole system runs as processes (the supervisor of ``make run``, on a databas
 Redis prefix of its own), driven through the gateway. Each driver signs in by OTP (start +
 verify, timed together), takes a merchant's deal (``POST /v1/exclusive-sessions``, timed), and
 the merchant redeems the code, so every driver also costs a reward and a Stripe charge
-behind the scenes. Three phases, the same load each:
+behind the scenes. Phases of the same load (``BENCH_ISOLATION_DRIVERS``, default 500):
 
-1. ``healthy``;
-2. ``analytics_consumer_stopped``: the notifications process (the analytics sink's consumer)
-   is frozen (SIGSTOP), so the lossy analytics queue fills while drivers sign in and activate;
-3. ``stripe_hanging``: the fake Stripe holds every call 30 s, so the billing worker's charges
-   hang while drivers sign in and activate.
+- ``healthy``;
+- ``analytics_consumer_stopped``: the notifications process (the analytics sink's consumer)
+  is frozen (SIGSTOP), so the lossy analytics queue fills while drivers sign in and activate;
+- ``stripe_hanging``: the fake Stripe holds every call 30 s, so the billing worker's charges
+  hang while drivers sign in and activate.
 
-Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` in both faulty phases.
-Each faulty phase is compared with the healthy runs just before and after it, pooled.
+After a warm-up, healthy and faulty phases alternate, each fault ``BENCH_ISOLATION_ROUNDS``
+times (default 2): healthy, analytics stopped, healthy, Stripe hanging, healthy, and again.
+Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` under each fault. A
+fault's phases are pooled and compared with the healthy phases just before and after each of
+them, pooled.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ CLIENTS = 8
 LOAD_SETTINGS = {"OTP_SMS_BUDGET_PER_HOUR": "1000000", "OTP_SMS_BUDGET_BURST": "1000000"}
 VENUES = 8
 TARGET = 1.1
+ROUNDS = int(os.environ.get("BENCH_ISOLATION_ROUNDS", "2"))
 
 
 class Phase:
@@ -159,32 +163,45 @@ async def main() -> None:
         admin = await platform.person_with_role("admin")
         venues = [await open_venue(platform, admin) for _ in range(VENUES)]
         await run_phase(platform, venues)  # warm-up: connections, caches, JIT-less first calls
-        # healthy runs before and after each faulty one: the faulty one is compared with both
-        # together, so a machine that drifts during the run moves the baseline too
-        before = await run_phase(platform, venues)
-        report("healthy", before, None)
-
         notifications = next(c for c in stack.supervisor.children if c.name == "notifications")
         assert notifications.process is not None
-        frozen = await with_frozen(notifications.process.pid, lambda: run_phase(platform, venues))
-        between = await run_phase(platform, venues)
-        report("healthy_again", between, None)
-        analytics = report("analytics_consumer_stopped", frozen, pooled(before, between))
+        frozen_pid = notifications.process.pid
 
-        await platform.stripe.hang(seconds=30.0)
-        try:
-            hanging = await run_phase(platform, venues)
-        finally:
-            await platform.stripe.clear_faults()
-        after = await run_phase(platform, venues)
-        report("healthy_after", after, None)
-        stripe = report("stripe_hanging", hanging, pooled(between, after))
+        async def analytics_stopped() -> Phase:
+            return await with_frozen(frozen_pid, lambda: run_phase(platform, venues))
+
+        async def stripe_hanging() -> Phase:
+            await platform.stripe.hang(seconds=30.0)
+            try:
+                return await run_phase(platform, venues)
+            finally:
+                await platform.stripe.clear_faults()
+
+        # Each fault runs ROUNDS times, each time between two healthy phases; a fault's phases
+        # are compared with the healthy ones around them, pooled, so a machine that drifts
+        # during the run (by up to 30 % between healthy phases here) moves the baseline too.
+        healthy = [await run_phase(platform, venues)]
+        faulty: dict[str, list[Phase]] = {"analytics_consumer_stopped": [], "stripe_hanging": []}
+        around: dict[str, list[Phase]] = {name: [] for name in faulty}
+        for _ in range(ROUNDS):
+            for name, measure in (
+                ("analytics_consumer_stopped", analytics_stopped),
+                ("stripe_hanging", stripe_hanging),
+            ):
+                faulty[name].append(await measure())
+                healthy.append(await run_phase(platform, venues))
+                around[name] += healthy[-2:]
+        report("healthy", pooled(*healthy), None)
+        verdicts = {
+            name: report(name, pooled(*phases), pooled(*around[name]))["target_met"]
+            for name, phases in faulty.items()
+        }
         emit(
             BENCH,
             "summary",
             target_ratio=TARGET,
-            analytics_consumer_stopped_met=analytics["target_met"],
-            stripe_hanging_met=stripe["target_met"],
+            rounds=ROUNDS,
+            **{f"{name}_met": met for name, met in verdicts.items()},
             logs=str(log_dir),
         )
 
