@@ -54,21 +54,22 @@ class Phase:
         self.activation: list[float] = []
 
 
-USED_PHONES: set[str] = set()
+USED: set[str] = set()
 
 
-def unused_phone() -> str:
-    """A phone no driver of this run had: two sign-ins of one phone would meet its resend
-    cooldown (a random phone repeats within a few thousand drivers)."""
-    phone = new_phone()
-    while phone in USED_PHONES:
-        phone = new_phone()
-    USED_PHONES.add(phone)
-    return phone
+def unused(new: Callable[[], str]) -> str:
+    """A phone or client address no driver of this run had: a random one repeats within a few
+    thousand drivers, and two sign-ins of one phone meet its resend cooldown, of one address
+    its per-address OTP limit."""
+    value = new()
+    while value in USED:
+        value = new()
+    USED.add(value)
+    return value
 
 
 async def one_driver(platform: Platform, venue: Venue, phase: Phase) -> None:
-    phone, client = unused_phone(), {"X-Forwarded-For": new_client_ip()}
+    phone, client = unused(new_phone), {"X-Forwarded-For": unused(new_client_ip)}
     began = time.perf_counter()
     started = await platform.call(
         "POST", "/v1/auth/otp/start", body={"phone": phone}, headers=client
