@@ -99,12 +99,14 @@ RESEND_AFTER_LOOKUP = compile_statement(
 FINISH_ATTEMPT = compile_statement(FINISH_ATTEMPT_STATEMENT)
 
 
-async def snapshot(deps: Deps, delivery_key: str) -> tuple[DeliveryRow, AttemptRow | None, bool]:
+async def snapshot(
+    deps: Deps, delivery_key: str
+) -> tuple[DeliveryRow, AttemptRow | None, bool] | None:
     """The ``pending`` delivery of ``delivery_key``, its latest attempt and whether its phone
-    opted out; a delivery in another state (or none) is the general path's: LookupError."""
+    opted out; None for a delivery in another state, or none (the general path's)."""
     found = await deps.uow.direct(SNAPSHOT, {"delivery_key": delivery_key})
     if found is None or found["status"] != PENDING:
-        raise LookupError(delivery_key)
+        return None
     return DeliveryRow.of(found), _attempt(found), bool(found["opted_out"])
 
 

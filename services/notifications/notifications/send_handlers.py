@@ -123,10 +123,10 @@ async def _first_attempt(deps: Deps, command: SendSms) -> _Send | _General:
 
 async def _retry_step(deps: Deps, command: SendSms) -> _Send | _Reconcile | _General:
     """A retry of a pending delivery, decided from a snapshot by guarded statements."""
-    try:
-        row, last, opted_out = await retry_statements.snapshot(deps, command.delivery_key)
-    except LookupError:
+    found = await retry_statements.snapshot(deps, command.delivery_key)
+    if found is None:
         return _GENERAL
+    row, last, opted_out = found
     now = deps.clock()
     step = next_step(row.status_rank, opted_out, last, now, deps.send_policy.attempt_lease)
     if step is NextStep.RECONCILE and last is not None:
