@@ -10,6 +10,7 @@ SDK's own exceptions never leave the adapter)::
     │   ├── StripeCardDeclinedError     402: declined, or authentication_required off-session
     │   └── StripeNotFoundError         404 on a read: the object does not exist
     └── StripeTransientError         not done now: retry later, same key, same stored params
+        ├── StripeCircuitOpenError      not sent: Stripe has not been answering (the circuit)
         ├── StripeMisconfiguredError    401/403: our credentials; not executed, ops must act
         └── StripeAmbiguousError        Stripe may have acted: the outcome is unknown until a
             │                           same-key replay (within ~20 h) or a lookup says
@@ -30,6 +31,8 @@ message (which may echo parameters).
 from __future__ import annotations
 
 from typing import Any
+
+from messaging.failures import TransientError
 
 
 class StripeCallError(Exception):
@@ -105,8 +108,12 @@ class StripeNotFoundError(StripeDefinitiveError):
     """The object read does not exist (in this account and mode)."""
 
 
-class StripeTransientError(StripeCallError):
-    """Nothing was decided; the same request may be sent again later."""
+class StripeTransientError(StripeCallError, TransientError):
+    """Nothing was decided; the same request may be sent again later.
+
+    A consumer's failure middleware takes it as any :class:`TransientError`: the retry tiers,
+    whatever HTTP status came with it (a 409 ``idempotency_key_in_use`` says "try again later",
+    not "never")."""
 
 
 class StripeMisconfiguredError(StripeTransientError):
@@ -121,3 +128,13 @@ class StripeAmbiguousError(StripeTransientError):
 
 class StripeIdempotencyMismatchError(StripeAmbiguousError):
     """The key was first used with other parameters; the first request's outcome is unknown."""
+
+
+class StripeCircuitOpenError(StripeTransientError):
+    """Not sent: Stripe has not answered the last calls (:mod:`payments.stripe_circuit`).
+
+    ``retry_after``: seconds until the circuit lets a probe through."""
+
+    def __init__(self, operation: str, *, retry_after: float) -> None:
+        super().__init__(operation, "not sent: Stripe is not answering (circuit open)")
+        self.retry_after = retry_after

@@ -63,7 +63,6 @@ preceded by the kill-switch check of its caller)::
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -74,14 +73,10 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from payments import stripe_requests as r
+from payments.stripe_circuit import CircuitState, StripeCircuit
 from payments.stripe_classification import classify
-from payments.stripe_errors import (
-    StripeCallError,
-    StripeDefinitiveError,
-    StripeIdempotencyMismatchError,
-    StripeMisconfiguredError,
-)
-from payments.stripe_metrics import StripeCallMetrics, outcome_of
+from payments.stripe_errors import StripeCircuitOpenError
+from payments.stripe_metrics import StripeCallMetrics, log_failure, outcome_of
 from payments.stripe_objects import (
     StripeAccountLink,
     StripeApi,
@@ -106,7 +101,6 @@ from payments.stripe_parsing import (
 from payments.stripe_requests import StripeRequest
 from payments.stripe_settings import StripeSettings
 
-logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 T = TypeVar("T")
 MAX_NETWORK_RETRIES = 0
@@ -124,12 +118,15 @@ class StripePaymentProvider:
         http_client: stripe.HTTPClient,
         *,
         deadline_seconds: float,
+        circuit: StripeCircuit,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self._client = client
         self._http = http_client
         self._deadline = deadline_seconds
         self._metrics = StripeCallMetrics(registry) if registry is not None else None
+        self._circuit = circuit
+        circuit.on_change = self._circuit_changed
 
     @classmethod
     def create(
@@ -140,6 +137,7 @@ class StripePaymentProvider:
         timeout_seconds: float,
         connect_timeout_seconds: float,
         api_base: str | None = None,
+        circuit: StripeCircuit | None = None,
         registry: CollectorRegistry | None = None,
     ) -> StripePaymentProvider:
         """Build the client; call inside the running event loop (the lifespan)."""
@@ -161,6 +159,7 @@ class StripePaymentProvider:
             client,
             http_client,
             deadline_seconds=timeout_seconds + DEADLINE_MARGIN_SECONDS,
+            circuit=circuit or StripeCircuit(),
             registry=registry,
         )
 
@@ -176,6 +175,10 @@ class StripePaymentProvider:
             timeout_seconds=settings.stripe_timeout_seconds,
             connect_timeout_seconds=settings.stripe_connect_timeout_seconds,
             api_base=settings.stripe_api_base,
+            circuit=StripeCircuit(
+                failures_to_open=settings.stripe_circuit_failures,
+                open_seconds=settings.stripe_circuit_open_seconds,
+            ),
             registry=registry,
         )
 
@@ -198,50 +201,36 @@ class StripePaymentProvider:
             if key is not None:
                 span.set_attribute("stripe.idempotency_key", key)
             try:
+                self._circuit.admit(operation)
+            except StripeCircuitOpenError as refused:
+                span.set_attribute("stripe.outcome", outcome_of(refused))
+                self._observe(operation, outcome_of(refused), started)
+                raise
+            try:
                 async with asyncio.timeout(self._deadline):
                     result = await make_call()
             except _SDK_FAILURES as exc:
                 error = classify(exc, operation=operation, idempotency_key=key, mutating=mutating)
+                self._circuit.failed(error)
                 outcome = outcome_of(error)
                 span.set_attribute("stripe.outcome", outcome)
                 span.set_attribute("error.type", type(error).__name__)
                 self._observe(operation, outcome, started)
-                self._log_failure(error, exc)
+                log_failure(error, exc)
                 raise error from exc
+            self._circuit.answered()
             span.set_attribute("stripe.outcome", "ok")
         self._observe(operation, "ok", started)
         return result
+
+    def _circuit_changed(self, state: CircuitState) -> None:
+        if self._metrics is not None:
+            self._metrics.circuit_open.set(1 if state is CircuitState.OPEN else 0)
 
     def _observe(self, operation: str, outcome: str, started: float) -> None:
         if self._metrics is not None:
             self._metrics.calls.labels(operation, outcome).inc()
             self._metrics.latency.labels(operation).observe(time.perf_counter() - started)
-
-    @staticmethod
-    def _log_failure(error: StripeCallError, exc: BaseException) -> None:
-        if isinstance(error, StripeMisconfiguredError | StripeIdempotencyMismatchError):
-            level = logging.ERROR
-        elif isinstance(error, StripeDefinitiveError):
-            level = logging.INFO
-        else:
-            level = logging.WARNING
-        logger.log(
-            level,
-            "stripe call failed",
-            extra={
-                "operation": error.operation,
-                "outcome": outcome_of(error),
-                "idempotency_key": error.idempotency_key,
-                "http_status": error.http_status,
-                "stripe_code": error.code,
-                "decline_code": error.decline_code,
-                "stripe_request_id": error.request_id,
-                "transport_error": None
-                if isinstance(exc, stripe.StripeError)
-                else type(exc).__name__,
-                "may_have_acted": error.may_have_acted,
-            },
-        )
 
     async def _post(self, request: StripeRequest, expected: str) -> Any:
         if request.operation != expected:

@@ -8,11 +8,14 @@ from typing import Any
 import aiohttp
 import pytest
 import stripe
+from messaging.failures import FailureKind
+from messaging.failures import classify as consumer_classify
 from payments.stripe_classification import classify
 from payments.stripe_errors import (
     StripeAmbiguousError,
     StripeCallError,
     StripeCardDeclinedError,
+    StripeCircuitOpenError,
     StripeDefinitiveError,
     StripeIdempotencyMismatchError,
     StripeMisconfiguredError,
@@ -145,3 +148,26 @@ def test_a_read_is_never_ambiguous() -> None:
     ):
         error = of(exc, mutating=False)
         assert type(error) is StripeTransientError and not error.may_have_acted
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        StripeAmbiguousError(
+            "payment_intents.create",
+            "a request with this key is in flight",
+            http_status=409,
+            code="idempotency_key_in_use",
+        ),
+        StripeMisconfiguredError("payment_intents.create", "credentials refused", http_status=401),
+        StripeCircuitOpenError("payment_intents.create", retry_after=7.5),
+    ],
+)
+def test_a_consumer_retries_every_transient_stripe_failure_whatever_its_status(
+    error: StripeTransientError,
+) -> None:
+    """The failure middleware reads a 4xx status as "never" (the DLQ at once); Stripe's
+    transient ones say "not now": a 409 on a key in flight above all."""
+    classified = consumer_classify(error)
+    assert classified.kind is FailureKind.TRANSIENT
+    assert classified.retry_after == (7.5 if isinstance(error, StripeCircuitOpenError) else None)
