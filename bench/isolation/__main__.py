@@ -11,7 +11,8 @@ behind the scenes. Phases of the same load (``BENCH_ISOLATION_DRIVERS``, default
 - ``analytics_consumer_stopped``: the notifications process (the analytics sink's consumer)
   is frozen (SIGSTOP), so the lossy analytics queue fills while drivers sign in and activate;
 - ``stripe_hanging``: the fake Stripe holds every call 30 s, so the billing worker's charges
-  hang while drivers sign in and activate.
+  hang (until payments' Stripe circuit opens: the worker then holds them, one probe every
+  ``STRIPE_CIRCUIT_OPEN_SECONDS``) while drivers sign in and activate.
 
 After a warm-up, healthy and faulty phases alternate, each fault ``BENCH_ISOLATION_ROUNDS``
 times (default 2): healthy, analytics stopped, healthy, Stripe hanging, healthy, and again.

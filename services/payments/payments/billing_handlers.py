@@ -15,7 +15,8 @@ kill switches and calls Stripe outside any transaction with key ``billing:<billi
 - a merchant without a payment method: ``awaiting_payment_method`` (visible), re-queued by
   :func:`set_payment_method` once an admin sets one.
 
-Stripe is never called while a row is locked or a transaction is open.
+Stripe is never called while a row is locked or a transaction is open. While Stripe is not
+answering (:mod:`payments.stripe_circuit`) the worker holds the charge before the call.
 """
 
 from __future__ import annotations
@@ -200,6 +201,7 @@ async def execute_charge(deps: PaymentsDeps, billing_event_id: uuid.UUID) -> Non
     if request is None:
         return
     await deps.hooks.before_stripe_call(request.operation)
+    await deps.stripe.wait_for_turn()
     await deps.kill_switches.require(Operation.BILLING)
     try:
         intent = await deps.stripe.charge_off_session(request)

@@ -113,6 +113,7 @@ async def execute_payout(deps: PaymentsDeps, payout_id: uuid.UUID) -> None:
         )
         return
     await deps.hooks.before_stripe_call("transfers.create")
+    await deps.stripe.wait_for_turn()
     await deps.kill_switches.require(Operation.PAYOUT)
     attempt = await attempt_transfer(deps, payout, actor="worker")
     if attempt is not Attempt.SETTLED:

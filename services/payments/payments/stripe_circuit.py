@@ -10,6 +10,14 @@ ambiguous: the retry tiers, the reconciler or the caller's 503 take it as they t
 transient failure). Then one call is let through as a probe while the others are still
 refused; an answer closes the circuit, no answer opens it again.
 
+A worker (the billing and payout consumers) first waits for its turn
+(:meth:`StripeCircuit.wait_for_turn`): while the circuit is open its delivery is held, costing
+nothing, and the queue keeps the rest (the prefetch), instead of every message failing at once
+into its retry tier and back. One waiter becomes the probe when the open time is over; an answer
+releases them all; past ``HOLD_PERIODS`` open times a waiter goes on, is refused and takes its
+retry tier. A caller a person waits on (an admin's API call) does not wait: it is refused at
+once (503).
+
 Any answer counts as Stripe being there, a refusal included (a 402, a 500, a 429): only silence
 opens the circuit. Each payments process keeps its own circuit; it resets when the process
 starts.
@@ -17,6 +25,7 @@ starts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -40,6 +49,9 @@ def is_unanswered(error: StripeCallError) -> bool:
 
 FAILURES_TO_OPEN = 5
 OPEN_SECONDS = 10.0
+HOLD_PERIODS = 3
+"""How many open times a worker's delivery waits at most (30 s by default, well inside the
+consumers' ``HANDLER_TIMEOUT_SECONDS``)."""
 
 
 class StripeCircuit:
@@ -59,6 +71,9 @@ class StripeCircuit:
         self._state = CircuitState.CLOSED
         self._silent_in_a_row = 0
         self._open_until = 0.0
+        self._probe_reserved = False  # a waiter took the probe's turn; its call passes admit()
+        self._closed = asyncio.Event()
+        self._closed.set()
 
     @property
     def state(self) -> CircuitState:
@@ -71,16 +86,39 @@ class StripeCircuit:
         that never reported back (cancelled with its caller) cannot keep the circuit shut."""
         if self._state is CircuitState.CLOSED:
             return
+        if self._probe_reserved:
+            self._probe_reserved = False
+            return
         now = self._clock()
         if now < self._open_until:
             raise StripeCircuitOpenError(operation, retry_after=self._open_until - now)
-        self._open_until = now + self.open_seconds
-        if self._state is not CircuitState.PROBING:
-            self._move(CircuitState.PROBING)
+        self._start_probe(now)
+
+    async def wait_for_turn(self, hold_seconds: float | None = None) -> None:
+        """A worker's wait before its call: returns at once while closed; while open, when the
+        circuit closes, when this waiter may probe, or after ``hold_seconds`` (by default
+        ``HOLD_PERIODS`` open times), whichever comes first."""
+        deadline = self._clock() + (
+            self.open_seconds * HOLD_PERIODS if hold_seconds is None else hold_seconds
+        )
+        while self._state is not CircuitState.CLOSED:
+            now = self._clock()
+            if now >= self._open_until:
+                self._start_probe(now)
+                self._probe_reserved = True
+                return
+            if now >= deadline:
+                return  # its call is refused: the retry tier takes the delivery
+            try:
+                async with asyncio.timeout(min(self._open_until, deadline) - now):
+                    await self._closed.wait()
+            except TimeoutError:
+                continue
 
     def answered(self) -> None:
         self._silent_in_a_row = 0
         if self._state is not CircuitState.CLOSED:
+            self._probe_reserved = False
             self._move(CircuitState.CLOSED)
 
     def failed(self, error: StripeCallError) -> None:
@@ -90,11 +128,21 @@ class StripeCircuit:
         self._silent_in_a_row += 1
         if self._state is CircuitState.PROBING or self._silent_in_a_row >= self.failures_to_open:
             self._open_until = self._clock() + self.open_seconds
+            self._probe_reserved = False
             if self._state is not CircuitState.OPEN:
                 self._move(CircuitState.OPEN)
 
+    def _start_probe(self, now: float) -> None:
+        self._open_until = now + self.open_seconds
+        if self._state is not CircuitState.PROBING:
+            self._move(CircuitState.PROBING)
+
     def _move(self, state: CircuitState) -> None:
         self._state = state
+        if state is CircuitState.CLOSED:
+            self._closed.set()
+        else:
+            self._closed.clear()
         level = logging.WARNING if state is CircuitState.OPEN else logging.INFO
         logger.log(
             level,

@@ -35,6 +35,9 @@ class MoneyGuardedStripe:
     async def _allow(self, operation: Operation) -> None:
         await self._switches.require(operation)
 
+    async def wait_for_turn(self) -> None:
+        await self._stripe.wait_for_turn()
+
     # ---- POSTs: the kill switches first
     async def create_customer(self, request: StripeRequest) -> StripeCustomer:
         await self._allow(Operation.BILLING)

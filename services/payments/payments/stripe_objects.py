@@ -133,6 +133,11 @@ class StripeApi(Protocol):
     reads take ids and raise the same tree (a read is never ambiguous).
     """
 
+    async def wait_for_turn(self) -> None:
+        """A worker's wait before its POST while Stripe is not answering (the circuit of
+        :mod:`payments.stripe_circuit`); returns at once when it is."""
+        ...
+
     async def create_customer(self, request: StripeRequest) -> StripeCustomer: ...
 
     async def attach_payment_method(self, request: StripeRequest) -> StripePaymentMethod: ...

@@ -223,6 +223,9 @@ class StripePaymentProvider:
         self._observe(operation, "ok", started)
         return result
 
+    async def wait_for_turn(self) -> None:
+        await self._circuit.wait_for_turn()
+
     def _circuit_changed(self, state: CircuitState) -> None:
         if self._metrics is not None:
             self._metrics.circuit_open.set(1 if state is CircuitState.OPEN else 0)

@@ -14,8 +14,8 @@ Environment variables (upper case of the field names):
 - ``STRIPE_TIMEOUT_SECONDS`` / ``STRIPE_CONNECT_TIMEOUT_SECONDS``: the whole call / the TCP
   connect, a few seconds (the SDK's default is 80 s). The client never retries by itself.
 - ``STRIPE_CIRCUIT_FAILURES`` / ``STRIPE_CIRCUIT_OPEN_SECONDS``: after this many calls in a row
-  that Stripe did not answer, calls are refused unsent for this long, then one probes
-  (:mod:`payments.stripe_circuit`).
+  that Stripe did not answer, calls are refused unsent (the workers' held) for this long, then
+  one probes (:mod:`payments.stripe_circuit`).
 - ``STRIPE_WEBHOOK_TOLERANCE_SECONDS`` (300, Stripe's) / ``STRIPE_WEBHOOK_MAX_FUTURE_SECONDS``:
   how old, and how far in the future, a signature timestamp may be.
 - ``STRIPE_REPLAY_WINDOW_HOURS``: how long after its first attempt a POST may still be replayed
@@ -67,7 +67,7 @@ class StripeSettings(BaseModel):
     stripe_timeout_seconds: float = Field(default=5.0, gt=0, le=10)
     stripe_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=10)
     stripe_circuit_failures: int = Field(default=FAILURES_TO_OPEN, ge=1, le=1000)
-    stripe_circuit_open_seconds: float = Field(default=OPEN_SECONDS, gt=0, le=300)
+    stripe_circuit_open_seconds: float = Field(default=OPEN_SECONDS, gt=0, le=60)
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=30, le=300)
     stripe_webhook_max_future_seconds: int = Field(default=300, ge=0, le=300)
     stripe_replay_window_hours: float = Field(default=20.0, gt=0, le=23)

@@ -3,6 +3,8 @@ it, and while it is open one probe at a time is let through."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from payments.stripe_circuit import CircuitState, StripeCircuit
 from payments.stripe_errors import (
@@ -145,3 +147,68 @@ def test_each_change_of_state_is_reported_once(circuit: StripeCircuit, clock: Cl
 def test_a_circuit_that_could_never_work_is_refused(failures: int, seconds: float) -> None:
     with pytest.raises(ValueError, match="failures_to_open"):
         StripeCircuit(failures_to_open=failures, open_seconds=seconds)
+
+
+# ---------------------------------------------------------------- a worker's wait (real time)
+OPEN = 0.2
+
+
+async def test_a_worker_passes_at_once_while_the_circuit_is_closed() -> None:
+    circuit = StripeCircuit(failures_to_open=1, open_seconds=OPEN)
+    async with asyncio.timeout(0.05):
+        await circuit.wait_for_turn()
+    circuit.admit("payment_intents.create")
+
+
+async def test_waiting_workers_send_one_probe_and_all_go_once_it_is_answered() -> None:
+    circuit = StripeCircuit(failures_to_open=1, open_seconds=OPEN)
+    circuit.failed(silent())
+    order: list[str] = []
+
+    async def worker(name: str) -> None:
+        await circuit.wait_for_turn(hold_seconds=10 * OPEN)
+        circuit.admit("payment_intents.create")  # raises for a worker that was not let through
+        order.append(name)
+
+    waiting = [asyncio.create_task(worker(f"w{i}")) for i in range(5)]
+    await asyncio.sleep(OPEN / 2)
+    assert order == []  # held, not refused
+    await asyncio.sleep(OPEN)
+    assert len(order) == 1 and circuit.state is CircuitState.PROBING  # the probe alone
+    circuit.answered()
+    async with asyncio.timeout(1):
+        await asyncio.gather(*waiting)
+    assert sorted(order) == ["w0", "w1", "w2", "w3", "w4"]
+
+
+async def test_after_a_silent_probe_the_others_keep_waiting_for_the_next_one() -> None:
+    circuit = StripeCircuit(failures_to_open=1, open_seconds=OPEN)
+    circuit.failed(silent())
+    probes: list[float] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def worker() -> None:
+        await circuit.wait_for_turn(hold_seconds=10 * OPEN)
+        circuit.admit("payment_intents.create")
+        probes.append(loop.time() - started)
+        if len(probes) == 1:
+            circuit.failed(silent())  # the first probe: Stripe still silent
+        else:
+            circuit.answered()
+
+    async with asyncio.timeout(2):
+        await asyncio.gather(*(worker() for _ in range(3)))
+    assert len(probes) == 3
+    assert OPEN * 0.9 <= probes[0] < OPEN * 1.5
+    assert OPEN * 1.9 <= probes[1] < OPEN * 2.5  # one open time after the silent probe
+    assert probes[2] - probes[1] < OPEN / 2  # released by the answer
+
+
+async def test_a_worker_held_past_its_hold_time_is_refused() -> None:
+    circuit = StripeCircuit(failures_to_open=1, open_seconds=10.0)
+    circuit.failed(silent())
+    async with asyncio.timeout(1):
+        await circuit.wait_for_turn(hold_seconds=OPEN)
+    with pytest.raises(StripeCircuitOpenError):
+        circuit.admit("payment_intents.create")
