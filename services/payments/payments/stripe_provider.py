@@ -228,7 +228,7 @@ class StripePaymentProvider:
 
     def _circuit_changed(self, state: CircuitState) -> None:
         if self._metrics is not None:
-            self._metrics.circuit_open.set(1 if state is CircuitState.OPEN else 0)
+            self._metrics.circuit_open.set(0 if state is CircuitState.CLOSED else 1)
 
     def _observe(self, operation: str, outcome: str, started: float) -> None:
         if self._metrics is not None:
