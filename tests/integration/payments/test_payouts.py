@@ -15,7 +15,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fakes.stripe.control import StripeControl
-from tests.support.payments_service import PaymentsClient, new_key, scalar
+from tests.support.jwt_tokens import TestSigningKeys
+from tests.support.payments_service import (
+    PaymentsClient,
+    SettingsFactory,
+    new_key,
+    running,
+    scalar,
+)
 from tests.support.payouts import (
     admin_payout,
     journals_of,
@@ -262,3 +269,28 @@ async def test_a_driver_follows_their_own_payout_and_no_one_else_s(
         f"/v1/payouts/{uuid.uuid4()}", headers=payments.headers(driver)
     )
     assert missing.status_code == 404
+
+
+async def test_a_payout_waits_pending_while_stripe_is_silent_and_is_transferred_once(
+    payments_settings: SettingsFactory, signing_keys: TestSigningKeys, fake_stripe: StripeControl
+) -> None:
+    """A transfer Stripe never answers opens the circuit (that payout is ``unknown``); the next
+    payout's worker holds it unsent, still ``pending`` (never ``unknown``: nothing was sent),
+    until the probe gets an answer; each payout then has exactly one transfer."""
+    settings = payments_settings(stripe_circuit_failures=1, stripe_circuit_open_seconds=3.0)
+    async with running(settings, signing_keys) as payments:
+        first_driver, _ = await ready_driver(payments, fake_stripe, nova=500)
+        second_driver, _ = await ready_driver(payments, fake_stripe, nova=500)
+        # held 4 s, past the client's 2 s: then Stripe executes it and frees its key
+        await fake_stripe.hang("transfers.create", seconds=4, times=1)
+        silent = (await post_payout(payments, first_driver, 100)).json()["payout_id"]
+        await wait_payout(payments, silent, "unknown")
+        held = (await post_payout(payments, second_driver, 100)).json()["payout_id"]
+        await asyncio.sleep(1.0)  # its command is consumed meanwhile, and waits
+        assert await transfer_posts_for(fake_stripe, held) == 0
+        assert (await admin_payout(payments, held))["status"] == "pending"
+        for payout_id in (silent, held):
+            await wait_payout(payments, payout_id, "succeeded")
+            assert len(await transfers_of(fake_stripe, payout_id)) == 1
+        assert await transfer_posts_for(fake_stripe, held) == 1
+        assert 'outcome="circuit_open"' not in (await payments.http.get("/metrics")).text
