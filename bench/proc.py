@@ -28,3 +28,35 @@ class CpuMeter:
             )
             for name, pid in self.pids.items()
         }
+
+
+def machine_jiffies() -> tuple[int, int, int]:
+    """(busy, steal, total) clock ticks of all the machine's cores so far (``/proc/stat``):
+    steal is time the hypervisor gave another guest, which no process here can account for."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    busy = user + nice + system + irq + softirq
+    return busy, steal, busy + steal + idle + iowait
+
+
+class PhaseMeter:
+    """CPU seconds of named processes, and the machine's busy and stolen shares, over a window."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.machine = machine_jiffies()
+
+    def figures(self) -> dict[str, object]:
+        busy, steal, total = (
+            now - then for now, then in zip(machine_jiffies(), self.machine, strict=True)
+        )
+        return {
+            "cpu_s": {
+                name: round(cpu_seconds(pid) - self.start[name], 2)
+                for name, pid in self.pids.items()
+            },
+            "machine_busy": round(busy / max(1, total), 3),
+            "machine_steal": round(steal / max(1, total), 3),
+        }

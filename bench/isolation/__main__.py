@@ -5,7 +5,9 @@ The whole system runs as processes (the supervisor of ``make run``, on a databas
 Redis prefix of its own), driven through the gateway. Each driver signs in by OTP (start +
 verify, timed together), takes a merchant's deal (``POST /v1/exclusive-sessions``, timed), and
 the merchant redeems the code, so every driver also costs a reward and a Stripe charge
-behind the scenes. Phases of the same load (``BENCH_ISOLATION_DRIVERS``, default 500):
+behind the scenes. Phases of the same load: ``BENCH_ISOLATION_DRIVERS`` drivers (default 500)
+through 8 clients, with ``BENCH_ISOLATION_SETTLE_SECONDS`` (default 15) between phases, so a
+healthy phase does not measure the drain of what the fault before it held back:
 
 - ``healthy``;
 - ``analytics_consumer_stopped``: the notifications process (the analytics sink's consumer)
@@ -18,7 +20,8 @@ After a warm-up, healthy and faulty phases alternate, each fault ``BENCH_ISOLATI
 times (default 2): healthy, analytics stopped, healthy, Stripe hanging, healthy, and again.
 Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` under each fault. A
 fault's phases are pooled and compared with the healthy phases just before and after each of
-them, pooled.
+them, pooled. Each phase also prints its own figures, the CPU seconds of every process in it
+and the machine's busy and stolen shares.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.proc import PhaseMeter
 from bench.report import emit, latency_figures, ratio
 from tests.support.story import Person, Platform, Venue, new_client_ip, new_phone, open_venue
 from tests.support.system_stack import running_stack
@@ -42,6 +46,9 @@ from tests.support.system_stack import running_stack
 BENCH = "isolation"
 DRIVERS = int(os.environ.get("BENCH_ISOLATION_DRIVERS", "500"))  # a p99 of 5 samples
 CLIENTS = 8
+# After a fault, the system drains what it held back (the analytics queue, the held charges)
+# before the next healthy phase measures it.
+SETTLE_SECONDS = float(os.environ.get("BENCH_ISOLATION_SETTLE_SECONDS", "15"))
 # Auth's hourly SMS budget (a guard against SMS pumping) would refuse this many sign-ins.
 LOAD_SETTINGS = {"OTP_SMS_BUDGET_PER_HOUR": "1000000", "OTP_SMS_BUDGET_BURST": "1000000"}
 VENUES = 8
@@ -104,8 +111,13 @@ async def one_driver(platform: Platform, venue: Venue, phase: Phase) -> None:
     redeemed.expect(200)
 
 
-async def run_phase(platform: Platform, venues: list[Venue]) -> Phase:
+async def run_phase(platform: Platform, venues: list[Venue], name: str = "warm_up") -> Phase:
+    """One phase of DRIVERS drivers; prints its own figures and each process's CPU in it."""
     phase = Phase()
+    meter = PhaseMeter(
+        {c.name: c.process.pid for c in platform.stack.supervisor.children if c.process}
+    )
+    began = time.perf_counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(DRIVERS):
         queue.put_nowait(i)
@@ -116,6 +128,14 @@ async def run_phase(platform: Platform, venues: list[Venue]) -> Phase:
             await one_driver(platform, venues[i % len(venues)], phase)
 
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    emit(
+        BENCH,
+        f"phase:{name}",
+        seconds=round(time.perf_counter() - began, 1),
+        sign_in=latency_figures(phase.sign_in),
+        activation=latency_figures(phase.activation),
+        **meter.figures(),
+    )
     return phase
 
 
@@ -170,19 +190,22 @@ async def main() -> None:
         frozen_pid = notifications.process.pid
 
         async def analytics_stopped() -> Phase:
-            return await with_frozen(frozen_pid, lambda: run_phase(platform, venues))
+            return await with_frozen(
+                frozen_pid, lambda: run_phase(platform, venues, "analytics_consumer_stopped")
+            )
 
         async def stripe_hanging() -> Phase:
             await platform.stripe.hang(seconds=30.0)
             try:
-                return await run_phase(platform, venues)
+                return await run_phase(platform, venues, "stripe_hanging")
             finally:
                 await platform.stripe.clear_faults()
 
         # Each fault runs ROUNDS times, each time between two healthy phases; a fault's phases
         # are compared with the healthy ones around them, pooled, so a machine that drifts
         # during the run (by up to 30 % between healthy phases here) moves the baseline too.
-        healthy = [await run_phase(platform, venues)]
+        await asyncio.sleep(SETTLE_SECONDS)
+        healthy = [await run_phase(platform, venues, "healthy")]
         faulty: dict[str, list[Phase]] = {"analytics_consumer_stopped": [], "stripe_hanging": []}
         around: dict[str, list[Phase]] = {name: [] for name in faulty}
         for _ in range(ROUNDS):
@@ -190,8 +213,10 @@ async def main() -> None:
                 ("analytics_consumer_stopped", analytics_stopped),
                 ("stripe_hanging", stripe_hanging),
             ):
+                await asyncio.sleep(SETTLE_SECONDS)
                 faulty[name].append(await measure())
-                healthy.append(await run_phase(platform, venues))
+                await asyncio.sleep(SETTLE_SECONDS)
+                healthy.append(await run_phase(platform, venues, "healthy"))
                 around[name] += healthy[-2:]
         report("healthy", pooled(*healthy), None)
         verdicts = {
