@@ -17,11 +17,9 @@ from collections.abc import AsyncIterator
 import pytest
 from common.settings import Environment, ServiceSettings
 from payments import stripe_requests as req
-from payments.stripe_circuit import StripeCircuit
 from payments.stripe_errors import (
     StripeAmbiguousError,
     StripeCallError,
-    StripeCircuitOpenError,
     StripeDefinitiveError,
     StripeIdempotencyMismatchError,
     StripeMisconfiguredError,
@@ -33,27 +31,7 @@ from payments.stripe_settings import StripeSettings
 from prometheus_client import CollectorRegistry
 
 from tests.fakes.stripe.control import StripeControl
-
-TIMEOUT = 1.0  # the client's; injected hangs are 30 s, a wide margin either way
-
-
-def build(
-    fake: StripeControl,
-    *,
-    api_key: str | None = None,
-    api_base: str | None = None,
-    registry: CollectorRegistry | None = None,
-    circuit: StripeCircuit | None = None,
-) -> StripePaymentProvider:
-    return StripePaymentProvider.create(
-        api_key=api_key or fake.api_key,
-        api_version="2026-10-28.endive",
-        timeout_seconds=TIMEOUT,
-        connect_timeout_seconds=TIMEOUT,
-        api_base=api_base or fake.url,
-        circuit=circuit,
-        registry=registry,
-    )
+from tests.support.stripe_provider import TIMEOUT, build, transfer
 
 
 @pytest.fixture
@@ -75,16 +53,6 @@ async def provider(
 @pytest.fixture
 async def destination(fake_stripe: StripeControl) -> str:
     return str((await fake_stripe.create_account())["id"])
-
-
-def transfer(destination: str, amount: int = 1500) -> StripeRequest:
-    return req.transfer_request(
-        str(uuid.uuid4()),
-        amount_minor=amount,
-        currency="usd",
-        destination=destination,
-        driver_id="d",
-    )
 
 
 def counted(
@@ -123,42 +91,6 @@ async def test_a_hung_stripe_times_out_once_without_a_hidden_retry(
         await provider.create_transfer(transfer(destination))
     assert await fake_stripe.calls("transfers.create") == 1
     assert await fake_stripe.transfers() == []
-
-
-async def test_a_stripe_that_stops_answering_is_not_waited_on_until_a_probe_gets_an_answer(
-    fake_stripe: StripeControl, registry: CollectorRegistry, destination: str
-) -> None:
-    """Two silent calls open the circuit: the next calls fail at once, unsent and not
-    ambiguous; once the open time is over one probe goes out, and its answer closes it."""
-    circuit = StripeCircuit(failures_to_open=2, open_seconds=2 * TIMEOUT)
-    provider = build(fake_stripe, registry=registry, circuit=circuit)
-    sample = registry.get_sample_value
-    try:
-        await fake_stripe.hang("transfers.create", seconds=30)
-        for _ in range(2):
-            with pytest.raises(StripeAmbiguousError):
-                await provider.create_transfer(transfer(destination))
-        assert sample("stripe_circuit_open") == 1.0
-        request = transfer(destination)
-        started = time.monotonic()
-        for _ in range(3):
-            with pytest.raises(StripeCircuitOpenError) as refused:
-                await provider.create_transfer(request)
-        assert time.monotonic() - started < TIMEOUT / 2
-        assert not refused.value.may_have_acted
-        assert 0 < refused.value.retry_after <= 2 * TIMEOUT
-        assert await fake_stripe.calls("transfers.create") == 2  # the refused ones never left
-        labels = {"operation": "transfers.create", "outcome": "circuit_open"}
-        assert sample("stripe_calls_total", labels) == 3.0
-
-        await fake_stripe.clear_faults()
-        await asyncio.sleep(refused.value.retry_after)
-        made = await provider.create_transfer(request)  # the probe
-        assert sample("stripe_circuit_open") == 0.0
-        again = await provider.create_transfer(transfer(destination))
-    finally:
-        await provider.close()
-    assert [t["id"] for t in await fake_stripe.transfers()] == [made.id, again.id]
 
 
 @pytest.mark.parametrize(
