@@ -75,9 +75,13 @@ class VerifyFake:
     def __init__(self, config: TwilioFakeConfig) -> None:
         self.config = config
         self.verifications: dict[str, Verification] = {}
+        # Each number's verifications, oldest first: a lookup by number reads that number's
+        # only, so it costs the same after thousands of sign-ins as after one.
+        self.by_to: dict[str, list[Verification]] = {}
 
     def reset(self) -> None:
         self.verifications.clear()
+        self.by_to.clear()
 
     # ---- lookups
     def _service(self, call: Call) -> str:
@@ -92,17 +96,14 @@ class VerifyFake:
         return path[path.index("/Services") :] if "/Services" in path else path
 
     def _pending_for(self, service_sid: str, to: str, now: float) -> Verification | None:
-        for verification in reversed(self.verifications.values()):
-            same = verification.service_sid == service_sid and verification.to == to
-            if same and verification.live(now):
+        for verification in reversed(self.by_to.get(to, [])):
+            if verification.service_sid == service_sid and verification.live(now):
                 return verification
         return None
 
     def last_for(self, to: str) -> Verification | None:
-        for verification in reversed(self.verifications.values()):
-            if verification.to == to:
-                return verification
-        return None
+        sent = self.by_to.get(to)
+        return sent[-1] if sent else None
 
     def _resource(self, v: Verification, now: float) -> dict[str, Any]:
         return {
@@ -171,6 +172,7 @@ class VerifyFake:
                 expires=now + self.config.code_ttl_seconds,
             )
             self.verifications[verification.sid] = verification
+            self.by_to.setdefault(to, []).append(verification)
         elif len(verification.sends) >= self.config.max_sends:
             raise TwilioApiError(429, 60203)
         verification.channel = channel
