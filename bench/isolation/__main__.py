@@ -17,11 +17,12 @@ healthy phase does not measure the drain of what the fault before it held back:
   ``STRIPE_CIRCUIT_OPEN_SECONDS``) while drivers sign in and activate.
 
 After a warm-up, healthy and faulty phases alternate, each fault ``BENCH_ISOLATION_ROUNDS``
-times (default 2): healthy, analytics stopped, healthy, Stripe hanging, healthy, and again.
+times (default 3): healthy, analytics stopped, healthy, Stripe hanging, healthy, and again.
 Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` under each fault. A
 fault's phases are pooled and compared with the healthy phases just before and after each of
 them, pooled. Each phase also prints its own figures, the CPU seconds of every process in it
-and the machine's busy and stolen shares.
+(this client's, the stack's, and Postgres's, RabbitMQ's and Redis's) and the machine's busy
+and stolen shares.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ SETTLE_SECONDS = float(os.environ.get("BENCH_ISOLATION_SETTLE_SECONDS", "15"))
 LOAD_SETTINGS = {"OTP_SMS_BUDGET_PER_HOUR": "1000000", "OTP_SMS_BUDGET_BURST": "1000000"}
 VENUES = 8
 TARGET = 1.1
-ROUNDS = int(os.environ.get("BENCH_ISOLATION_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ISOLATION_ROUNDS", "3"))
 
 
 class Phase:
@@ -114,8 +115,9 @@ async def one_driver(platform: Platform, venue: Venue, phase: Phase) -> None:
 async def run_phase(platform: Platform, venues: list[Venue], name: str = "warm_up") -> Phase:
     """One phase of DRIVERS drivers; prints its own figures and each process's CPU in it."""
     phase = Phase()
+    children = platform.stack.supervisor.children
     meter = PhaseMeter(
-        {c.name: c.process.pid for c in platform.stack.supervisor.children if c.process}
+        {"bench_client": os.getpid()} | {c.name: c.process.pid for c in children if c.process}
     )
     began = time.perf_counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
