@@ -21,8 +21,9 @@ times (default 3): healthy, analytics stopped, healthy, Stripe hanging, healthy,
 Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` under each fault. A
 fault's phases are pooled and compared with the healthy phases just before and after each of
 them, pooled. Each phase also prints its own figures, the CPU seconds of every process in it
-(this client's, the stack's, and Postgres's, RabbitMQ's and Redis's) and the machine's busy
-and stolen shares.
+(this client's, the stack's, and Postgres's, RabbitMQ's and Redis's), the machine's busy and
+stolen shares, and the mean time a sign-in's and an activation's requests spent inside their
+service (and a sessions request in the gateway), next to the client's mean.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -41,6 +43,7 @@ import aiohttp
 
 from bench.proc import PhaseMeter
 from bench.report import emit, latency_figures, ratio
+from bench.server_times import Series, ServerTimes
 from tests.support.story import Person, Platform, Venue, new_client_ip, new_phone, open_venue
 from tests.support.system_stack import running_stack
 
@@ -55,6 +58,23 @@ LOAD_SETTINGS = {"OTP_SMS_BUDGET_PER_HOUR": "1000000", "OTP_SMS_BUDGET_BURST": "
 VENUES = 8
 TARGET = 1.1
 ROUNDS = int(os.environ.get("BENCH_ISOLATION_ROUNDS", "3"))
+# The mean time a request of the story spends inside its service, and a sessions request in
+# the gateway (activations and redemptions), next to the client's figures.
+HTTP_SECONDS = "http_request_duration_seconds"
+SERVER_SERIES: dict[str, Series] = {
+    "auth_otp_start_ms": ("auth", HTTP_SECONDS, (("route", "/v1/auth/otp/start"),)),
+    "auth_otp_verify_ms": ("auth", HTTP_SECONDS, (("route", "/v1/auth/otp/verify"),)),
+    "sessions_activation_ms": (
+        "sessions",
+        HTTP_SECONDS,
+        (("method", "POST"), ("route", "/v1/exclusive-sessions")),
+    ),
+    "gateway_to_sessions_ms": (
+        "gateway",
+        "gateway_request_duration_seconds",
+        (("upstream", "sessions"),),
+    ),
+}
 
 
 class Phase:
@@ -119,6 +139,8 @@ async def run_phase(platform: Platform, venues: list[Venue], name: str = "warm_u
     meter = PhaseMeter(
         {"bench_client": os.getpid()} | {c.name: c.process.pid for c in children if c.process}
     )
+    server = ServerTimes(platform.http, platform.stack.url, SERVER_SERIES)
+    await server.start()
     began = time.perf_counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(DRIVERS):
@@ -136,6 +158,8 @@ async def run_phase(platform: Platform, venues: list[Venue], name: str = "warm_u
         seconds=round(time.perf_counter() - began, 1),
         sign_in=latency_figures(phase.sign_in),
         activation=latency_figures(phase.activation),
+        activation_mean_ms=round(statistics.fmean(phase.activation) * 1000, 2),
+        server_mean=await server.figures(),
         **meter.figures(),
     )
     return phase
