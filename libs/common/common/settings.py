@@ -87,8 +87,13 @@ class DatabaseSettings(BaseSettings):
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/nerava"
     db_schema: str = "public"
-    db_pool_size: int = Field(default=10, ge=1, le=100)
-    db_max_overflow: int = Field(default=5, ge=0, le=100)
+    # The engine keeps up to DB_POOL_SIZE connections open. An overflow connection is closed
+    # as soon as it is returned, so a service whose handlers often want more than the pool
+    # holds (payments' consumers) would open and close a Postgres backend every few hundred
+    # milliseconds, each one a fork and a cold catalog cache on the shared server: by default
+    # there is none, and a handler waits for a pooled connection instead.
+    db_pool_size: int = Field(default=15, ge=1, le=100)
+    db_max_overflow: int = Field(default=0, ge=0, le=100)
     db_statement_timeout_ms: int = Field(default=5_000, ge=100)
 
 
