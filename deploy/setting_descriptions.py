@@ -18,7 +18,7 @@ DESCRIPTIONS: dict[str, str] = {
     "DATABASE_URL": "Postgres, `postgresql+asyncpg://` URL",
     "DB_SCHEMA": "the schema this service owns (its tables, outbox, inbox, failed_messages)",
     "DB_POOL_SIZE": "connections kept in the engine's pool",
-    "DB_MAX_OVERFLOW": "extra connections opened under load above the pool size, each closed when returned",
+    "DB_MAX_OVERFLOW": "extra connections above the pool size, each closed when returned",
     "DB_STATEMENT_TIMEOUT_MS": "`statement_timeout` of every connection",
     # Redis
     "REDIS_URL": "Redis URL",

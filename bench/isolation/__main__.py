@@ -21,10 +21,11 @@ times (default 3): healthy, analytics stopped, healthy, Stripe hanging, healthy,
 Target: p50 and p99 of sign-in and activation within 1.1x of ``healthy`` under each fault. A
 fault's phases are pooled and compared with the healthy phases just before and after each of
 them, pooled; ``healthy_against_healthy`` compares half the healthy phases with the other half
-the same way, the noise the comparison has without any fault. Each phase also prints its own figures, the CPU seconds of every process in it
-(this client's, the stack's, and Postgres's, RabbitMQ's and Redis's), the machine's busy and
-stolen shares, and the mean time a sign-in's and an activation's requests spent inside their
-service (and a sessions request in the gateway), next to the client's mean.
+the same way, the noise the comparison has without any fault. Each phase also prints its own
+figures, the CPU seconds of every process in it (this client's, the stack's, and Postgres's,
+RabbitMQ's and Redis's), the machine's busy and stolen shares, and the mean time a sign-in's
+and an activation's requests spent inside their service (and a sessions request in the
+gateway), next to the client's mean.
 """
 
 from __future__ import annotations
