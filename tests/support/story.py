@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -115,22 +115,24 @@ class Platform:
             client["X-Forwarded-For"],
         )
 
+    async def refreshed(self, person: Person) -> Person:
+        """``person`` with a new access token (and the refresh token that replaces theirs)."""
+        answer = await self.call(
+            "POST",
+            "/v1/auth/token/refresh",
+            body={"refresh_token": person.refresh_token},
+            headers={"X-Forwarded-For": person.client_ip},
+        )
+        tokens = answer.expect(200)
+        return replace(person, token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+
     async def person_with_role(self, role: str) -> Person:
         """Signs a new person in, has an operator give them ``role``; their next token (a
         refresh) carries it."""
         phone = new_phone()
         first = await self.sign_in(phone)
         await self.stack.manage("auth", "promote", "--phone", phone, "--role", role)
-        refreshed = await self.call(
-            "POST",
-            "/v1/auth/token/refresh",
-            body={"refresh_token": first.refresh_token},
-            headers={"X-Forwarded-For": first.client_ip},
-        )
-        tokens = refreshed.expect(200)
-        person = Person(
-            phone, first.user_id, tokens["access_token"], tokens["refresh_token"], first.client_ip
-        )
+        person = await self.refreshed(first)
         me = (await self.call("GET", "/v1/auth/me", person)).expect(200)
         assert me["role"] == role
         return person
