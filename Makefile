@@ -32,7 +32,7 @@ format: setup
 	$(RUN) ruff check --fix .
 
 typecheck: setup
-	$(RUN) mypy libs services tools
+	$(RUN) mypy libs services tools bench tests/support tests/fakes
 
 contracts: setup
 	$(RUN) lint-imports

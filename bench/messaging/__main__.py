@@ -177,10 +177,10 @@ async def latency(
     committed_at: dict[int, float] = {}
     received_at: dict[int, float] = {}
     done = asyncio.Event()
-    subs = Subscriptions()
+    subs: Subscriptions[None] = Subscriptions()
 
     @subs.subscribe("bench.latency", events=[BenchEventV1])
-    async def on_event(delivery: Delivery) -> None:
+    async def on_event(delivery: Delivery[None]) -> None:
         received_at[int(delivery.envelope.data["seq"])] = time.perf_counter()
         if len(received_at) >= LATENCY_N:
             done.set()

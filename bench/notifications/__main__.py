@@ -141,7 +141,7 @@ def command(to: str, i: int, tag: str) -> Envelope:
 async def publish(channel: aio_pika.abc.AbstractChannel, envelopes: list[Envelope]) -> list[float]:
     """Publishes with confirms, pipelined in windows (as sessions' outbox relay does)."""
     exchange = await channel.get_exchange(COMMANDS_EXCHANGE, ensure=False)
-    sent_at = []
+    sent_at: list[float] = []
     for start in range(0, len(envelopes), WINDOW):
         window = envelopes[start : start + WINDOW]
         sent_at.extend(time.time() for _ in window)

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -28,7 +28,9 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, http: Any = "auto", lifespan: str = "auto") -> AsyncIterator[Running]:
+async def serve(
+    app: Any, *, http: Any = "auto", lifespan: Literal["auto", "on", "off"] = "auto"
+) -> AsyncIterator[Running]:
     """``http``: uvicorn's protocol (a name or class); ``lifespan``: "auto", "on" or "off"."""
     config = uvicorn.Config(
         app,
@@ -42,7 +44,7 @@ async def serve(app: Any, *, http: Any = "auto", lifespan: str = "auto") -> Asyn
         lifespan=lifespan,
     )
     server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
 
     def started() -> bool:

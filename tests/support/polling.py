@@ -32,11 +32,31 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 T = TypeVar("T")
 
 Check = Callable[[], Awaitable[T]] | Callable[[], T]
+
+
+@overload
+async def eventually(
+    check: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    timeout: float = ...,  # noqa: ASYNC109 - as below
+    interval: float = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T],
+    *,
+    what: str,
+    timeout: float = ...,  # noqa: ASYNC109 - as below
+    interval: float = ...,
+) -> T: ...
 
 
 async def eventually(
@@ -64,7 +84,7 @@ async def eventually(
                     last = exc
                 else:
                     if outcome is not False:
-                        return outcome  # type: ignore[return-value]
+                        return outcome
                     last = None
                 await asyncio.sleep(interval)
     except TimeoutError:

@@ -159,7 +159,8 @@ class Platform:
 
     async def session_reaches(self, driver: Person, session_id: str, status: str) -> None:
         async def reached() -> bool:
-            return (await self.session(driver, session_id))["status"] == status
+            now: str = (await self.session(driver, session_id))["status"]
+            return now == status
 
         await eventually(reached, timeout=30, what=f"session {session_id} {status}")
 
