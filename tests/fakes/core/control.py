@@ -56,10 +56,18 @@ class FakeControl:
         return await self.add_fault(**spec)
 
     async def add_latency(
-        self, endpoint: str = "*", *, seconds: float, times: int | None = 1
+        self,
+        endpoint: str = "*",
+        *,
+        seconds: float,
+        times: int | None = 1,
+        match: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Delay the next ``times`` calls of ``endpoint`` by ``seconds`` before handling them."""
-        return await self.add_fault(kind="latency", endpoint=endpoint, seconds=seconds, times=times)
+        """Delay the next ``times`` calls of ``endpoint`` (those whose parameters include
+        ``match``) by ``seconds`` before handling them."""
+        return await self.add_fault(
+            kind="latency", endpoint=endpoint, seconds=seconds, times=times, match=match or {}
+        )
 
     async def commit_then_timeout(
         self, endpoint: str, *, seconds: float = 30.0, times: int | None = 1

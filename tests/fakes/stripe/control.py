@@ -62,11 +62,17 @@ class StripeControl(FakeControl):
         )
 
     async def hang(
-        self, endpoint: str = "*", *, seconds: float = 30.0, times: int | None = None
+        self,
+        endpoint: str = "*",
+        *,
+        seconds: float = 30.0,
+        times: int | None = None,
+        match: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Hold every call of ``endpoint`` (``times=None``: until reset) ``seconds`` before it
-        executes (a Stripe that accepts connections and answers nothing)."""
-        return await self.add_latency(endpoint, seconds=seconds, times=times)
+        """Hold every call of ``endpoint`` (``times=None``: until reset; ``match``: only calls
+        with these form parameters, e.g. ``{"metadata[payout_id]": ...}``) ``seconds`` before
+        it executes (a Stripe that accepts connections and answers nothing)."""
+        return await self.add_latency(endpoint, seconds=seconds, times=times, match=match)
 
     # ---- connected accounts
     async def create_account(

@@ -338,9 +338,12 @@ async def test_charges_wait_unsent_while_stripe_is_silent_then_each_is_charged_o
     async with running(settings, signing_keys) as payments:
         merchant = await payments.add_merchant()
         assert (await set_billing(payments, merchant, "pm_card_visa")).status_code == 200
-        # held 4 s, past the client's 2 s: then Stripe executes it and frees its key
-        await fake_stripe.hang("payment_intents.create", seconds=4, times=1)
         silent, held = completed(merchant), completed(merchant)
+        # held 4 s, past the client's 2 s: then Stripe executes it and frees its key. Only this
+        # charge: another test's, retried meanwhile on the shared queue, would otherwise take
+        # the one hang and leave this one answered at once
+        only_silent = {"metadata[billing_event_id]": str(silent.billing_event_id)}
+        await fake_stripe.hang("payment_intents.create", seconds=4, times=1, match=only_silent)
         await session_completed(payments, silent)
 
         async def circuit_open() -> None:

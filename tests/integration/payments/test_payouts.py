@@ -279,10 +279,13 @@ async def test_a_payout_waits_pending_while_stripe_is_silent_and_is_transferred_
     until the probe gets an answer; each payout then has exactly one transfer."""
     settings = payments_settings(stripe_circuit_failures=1, stripe_circuit_open_seconds=3.0)
     async with running(settings, signing_keys) as payments:
-        first_driver, _ = await ready_driver(payments, fake_stripe, nova=500)
+        first_driver, first_account = await ready_driver(payments, fake_stripe, nova=500)
         second_driver, _ = await ready_driver(payments, fake_stripe, nova=500)
-        # held 4 s, past the client's 2 s: then Stripe executes it and frees its key
-        await fake_stripe.hang("transfers.create", seconds=4, times=1)
+        # held 4 s, past the client's 2 s: then Stripe executes it and frees its key. Only this
+        # driver's transfer: another test's payout, retried meanwhile on the shared queue,
+        # would otherwise take the one hang and leave this one answered at once
+        only_first = {"destination": first_account}
+        await fake_stripe.hang("transfers.create", seconds=4, times=1, match=only_first)
         silent = (await post_payout(payments, first_driver, 100)).json()["payout_id"]
         await wait_payout(payments, silent, "unknown")
         held = (await post_payout(payments, second_driver, 100)).json()["payout_id"]
