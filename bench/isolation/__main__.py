@@ -71,8 +71,8 @@ DRIVERS = int(os.environ.get("BENCH_ISOLATION_DRIVERS", "500"))  # a p99 of 5 sa
 RATE = float(os.environ.get("BENCH_ISOLATION_RATE", "15"))
 # One schedule of arrivals for every phase, so phases differ by the fault, not by the draw.
 SCHEDULE_SEED = 15
-# After a fault, the system drains what it held back (the analytics queue, the held charges)
-# before the next healthy phase measures it.
+# After the wait for every charge (drain.py), a pause more: what a frozen consumer left in its
+# queues is drained too before the next phase measures.
 SETTLE_SECONDS = float(os.environ.get("BENCH_ISOLATION_SETTLE_SECONDS", "15"))
 # Auth's hourly SMS budget (a guard against SMS pumping) would refuse this many sign-ins.
 LOAD_SETTINGS = {"OTP_SMS_BUDGET_PER_HOUR": "1000000", "OTP_SMS_BUDGET_BURST": "1000000"}
